@@ -1,0 +1,8 @@
+//! # sansweb
+//!
+//! aiohttp's client session, web server and WebSocket, in Rust, on tokio, async-std and
+//! smol. The protocol lives in [`sansweb_core`]; this crate moves bytes between sockets
+//! and the core's state machines, once, over `futures-io`.
+#![deny(missing_docs)]
+
+pub use sansweb_core as core;

@@ -1,0 +1,1 @@
+//! Client session logic: connection pool, cookie jar, redirects, timeouts.

@@ -1,0 +1,4 @@
+//! Bodies of the fuzz targets in `fuzz/`: each target is one line calling a function here,
+//! and the normal test suite replays the committed corpus through the same functions.
+//! Invariant for every function: any input either parses or gives a protocol error;
+//! never a panic, never unbounded memory.

@@ -1,0 +1,1 @@
+//! Server logic: router matching and connection policy.
