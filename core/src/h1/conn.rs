@@ -1,0 +1,1064 @@
+//! One HTTP/1.1 connection, either role.
+//!
+//! # Theory of operation
+//!
+//! A connection is two half-state-machines, one per direction, plus the list of open
+//! exchanges (request/response pairs, oldest first):
+//!
+//! ```text
+//!  reader:  Head ──head──► Body ──end──► Done ──(our response done, server)──► Head
+//!             │              │                                                  
+//!             └─ no body ────┴──────────► Done        Switch/CONNECT ──► Upgraded
+//!           any error / EOF / close ──► Closed
+//!
+//!  writer:  Idle ──head──► Body ──end──► Idle   (Closed when the exchange ends the
+//!             └── (client, Expect: 100-continue) ──► AwaitingContinue ──100/timeout──► Body
+//! ```
+//!
+//! Input is buffered by `handle_input` and parsed lazily by `poll_event`, one event at a
+//! time. A server does not parse the next pipelined request until its response to the
+//! current one is complete, so responses always go out in order, and the unparsed
+//! backlog is bounded by `Config::max_buffered_input` (`wants_read()` turns false past
+//! it). Output is appended to one buffer, so every response made ready between two
+//! flushes leaves in a single write; large body chunks are queued as they are, uncopied.
+//!
+//! Timers (head read, keep-alive idle, 100-continue wait) live in one [`TimerTable`];
+//! `poll_timeout` gives the earliest, `handle_timeout(now)` acts on whichever expired.
+//!
+//! Errors are sticky: after one, both directions are closed. A server that fails on a
+//! peer's malformed request queues the matching 4xx/5xx itself (when no response was under
+//! way) and closes once it is written.
+
+use super::chunked::{encode_chunk_size, ChunkedDecoder, ChunkedLimits, Decoded};
+use super::config::Config;
+use super::encode::{encode_request, encode_response, encode_trailers, AddedFields};
+use super::error::{Blame, Error, ErrorKind};
+use super::framing::{facts_of, response_has_body, BodyFraming};
+use super::head::{RequestHead, ResponseHead};
+use super::role::{Client, Exchange, HeadInfo, HeadKind, Role, Server};
+use super::scan::{HeadScanner, ScanLimits};
+use crate::time::TimerTable;
+use bytes::{Bytes, BytesMut};
+use http::{HeaderMap, Method, StatusCode, Version};
+use std::collections::VecDeque;
+use std::marker::PhantomData;
+use std::time::Instant;
+
+const HEAD_READ: usize = 0;
+const KEEP_ALIVE: usize = 1;
+const EXPECT_CONTINUE: usize = 2;
+
+/// Body chunks at least this large are queued as they are instead of copied.
+const COPY_THRESHOLD: usize = 4096;
+
+/// What the connection tells its user, one at a time, from [`Conn::poll_event`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Event<H> {
+    /// A message head: a request (server) or a final response (client).
+    Head(H),
+    /// A piece of the body, in order.
+    Data(Bytes),
+    /// The trailer section of a chunked body (only when it has fields), before `End`.
+    Trailers(HeaderMap),
+    /// The message is complete.
+    End,
+    /// Client: an interim 1xx response (not 101), e.g. 103 Early Hints.
+    Informational(ResponseHead),
+    /// Client: after `Expect: 100-continue`, the server said 100 or the wait elapsed:
+    /// send the body now.
+    Continue,
+    /// The connection now speaks another protocol (101, or a CONNECT tunnel): call
+    /// [`Conn::into_upgraded`] once every transmit is written.
+    Upgrade,
+    /// The connection is finished without error (peer closed between messages, idle
+    /// timeout, or `Connection: close` exchange done). Close the transport after
+    /// writing what `poll_transmit` still holds.
+    Closed,
+    /// The connection failed; see the error for who broke the protocol. Write what
+    /// `poll_transmit` still holds (a server's error response) and close.
+    Error(Error),
+}
+
+/// Where an upgraded connection's bytes are, once HTTP/1.1 is done with it.
+#[derive(Debug)]
+pub struct Upgraded {
+    /// Bytes the peer already sent that belong to the new protocol.
+    pub read_buf: Bytes,
+    /// Bytes still to write before the new protocol's (normally empty once the driver
+    /// drained `poll_transmit`).
+    pub write_buf: Bytes,
+}
+
+#[derive(Debug)]
+enum BodyDecoder {
+    Length { remaining: u64 },
+    Chunked(ChunkedDecoder),
+    CloseDelimited,
+}
+
+#[derive(Debug)]
+enum Reader {
+    Head {
+        scanner: HeadScanner,
+    },
+    Body {
+        decoder: BodyDecoder,
+        received: u64,
+        discard: bool,
+    },
+    Done,
+    Upgraded,
+    Closed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BodyEncoder {
+    Length {
+        remaining: u64,
+    },
+    Chunked,
+    CloseDelimited,
+    /// The message has no body (HEAD, 204, 304): data is dropped.
+    Discard,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Writer {
+    Idle,
+    AwaitingContinue(BodyEncoder),
+    Body(BodyEncoder),
+    Closed,
+}
+
+/// One HTTP/1.1 connection in role `R` ([`Server`] or [`Client`]).
+#[derive(Debug)]
+pub struct Conn<R: Role> {
+    config: Config,
+    read_buf: BytesMut,
+    reader: Reader,
+    writer: Writer,
+    exchanges: VecDeque<Exchange>,
+    /// Server: the current response ends the connection.
+    close_after_response: bool,
+    out: BytesMut,
+    out_queue: VecDeque<Bytes>,
+    timers: TimerTable<3>,
+    pending: VecDeque<Event<R::Incoming>>,
+    eof: bool,
+    failed: Option<Error>,
+    closed_reported: bool,
+    /// Closed because an exchange said so (not by EOF, timeout or error): any further
+    /// input is the peer's protocol error.
+    closed_by_message: bool,
+    now: Instant,
+    _role: PhantomData<R>,
+}
+
+impl<R: Role> Conn<R> {
+    /// A new connection. A server's first head must arrive within the head read timeout
+    /// from `now`.
+    pub fn new(config: Config, now: Instant) -> Self {
+        let mut timers = TimerTable::new();
+        if R::IS_SERVER {
+            if let Some(timeout) = config.head_read_timeout {
+                timers.set(HEAD_READ, now + timeout);
+            }
+        }
+        Self {
+            config,
+            read_buf: BytesMut::new(),
+            reader: Reader::Head {
+                scanner: HeadScanner::default(),
+            },
+            writer: Writer::Idle,
+            exchanges: VecDeque::new(),
+            close_after_response: false,
+            out: BytesMut::new(),
+            out_queue: VecDeque::new(),
+            timers,
+            pending: VecDeque::new(),
+            eof: false,
+            failed: None,
+            closed_reported: false,
+            closed_by_message: false,
+            now,
+            _role: PhantomData,
+        }
+    }
+
+    /// Bytes read from the transport.
+    pub fn handle_input(&mut self, now: Instant, bytes: &[u8]) {
+        self.now = now;
+        if bytes.is_empty() {
+            return;
+        }
+        if matches!(self.reader, Reader::Closed) {
+            if self.closed_by_message && self.failed.is_none() {
+                self.fail(Error::peer(ErrorKind::DataAfterClose));
+            }
+            return;
+        }
+        if self.read_buf.is_empty() && matches!(self.reader, Reader::Head { .. }) {
+            self.head_started(now);
+        }
+        if self.read_buf.capacity() == 0 {
+            self.read_buf.reserve(bytes.len().max(8 * 1024));
+        }
+        self.read_buf.extend_from_slice(bytes);
+    }
+
+    /// The transport's read side ended (the peer closed or half-closed).
+    pub fn handle_eof(&mut self, now: Instant) {
+        self.now = now;
+        self.eof = true;
+    }
+
+    /// Acts on every timer whose deadline is at or before `now`. Early or repeated calls
+    /// are harmless.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.now = now;
+        if self.timers.take_expired(HEAD_READ, now) && matches!(self.reader, Reader::Head { .. }) {
+            self.fail(Error::peer(ErrorKind::HeadReadTimeout));
+        }
+        if self.timers.take_expired(KEEP_ALIVE, now)
+            && matches!(self.reader, Reader::Head { .. })
+            && self.read_buf.is_empty()
+            && self.exchanges.is_empty()
+        {
+            self.reader = Reader::Closed;
+            self.writer = Writer::Closed;
+            self.report_closed();
+        }
+        if self.timers.take_expired(EXPECT_CONTINUE, now) {
+            if let Writer::AwaitingContinue(encoder) = self.writer {
+                self.writer = Writer::Body(encoder);
+                self.pending.push_back(Event::Continue);
+            }
+        }
+    }
+
+    /// The next deadline at which `handle_timeout` must be called.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.next_deadline()
+    }
+
+    /// The next event, or `None` when more input (or our own response) is needed.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<Event<R::Incoming>> {
+        if let Some(event) = self.pending.pop_front() {
+            return Some(event);
+        }
+        let head_limits = self.head_limits();
+        loop {
+            match &mut self.reader {
+                Reader::Head { scanner } => {
+                    if !R::IS_SERVER && self.exchanges.is_empty() {
+                        if !self.read_buf.is_empty() {
+                            self.fail(Error::peer(ErrorKind::UnexpectedResponse));
+                            return self.pending.pop_front();
+                        }
+                        if self.eof {
+                            self.reader = Reader::Closed;
+                            self.writer = Writer::Closed;
+                            self.report_closed();
+                            return self.pending.pop_front();
+                        }
+                        self.release_idle_buffers();
+                        return None;
+                    }
+                    // RFC 9112 §2.2: ignore empty lines before a start line.
+                    if scanner_is_fresh(scanner) {
+                        while self.read_buf.starts_with(b"\r\n") {
+                            let _ = self.read_buf.split_to(2);
+                        }
+                        if &self.read_buf[..] == b"\r" && !self.eof {
+                            return None;
+                        }
+                    }
+                    let scanned = scanner.scan(&self.read_buf, &head_limits);
+                    let fields = scanner.field_count(&head_limits);
+                    match scanned {
+                        Ok(Some(len)) => {
+                            let head = self.read_buf.split_to(len).freeze();
+                            self.timers.clear(HEAD_READ);
+                            match R::parse_head(head, fields, &self.config, self.exchanges.front())
+                            {
+                                Ok((head, info)) => return self.on_head(head, info),
+                                Err(kind) => {
+                                    self.fail(Error::peer(kind));
+                                    return self.pending.pop_front();
+                                }
+                            }
+                        }
+                        Ok(None) => {
+                            if self.eof {
+                                if self.read_buf.is_empty() && self.exchanges.is_empty() {
+                                    self.reader = Reader::Closed;
+                                    self.writer = Writer::Closed;
+                                    self.report_closed();
+                                } else {
+                                    self.fail(Error::peer(ErrorKind::IncompleteMessage));
+                                }
+                                return self.pending.pop_front();
+                            }
+                            if self.read_buf.is_empty() && self.exchanges.is_empty() {
+                                self.release_idle_buffers();
+                            }
+                            return None;
+                        }
+                        Err(kind) => {
+                            self.fail(Error::peer(kind));
+                            return self.pending.pop_front();
+                        }
+                    }
+                }
+                Reader::Body { .. } => {
+                    if R::IS_SERVER {
+                        self.maybe_send_continue();
+                    }
+                    let Reader::Body {
+                        decoder,
+                        received,
+                        discard,
+                    } = &mut self.reader
+                    else {
+                        return None;
+                    };
+                    let discard = *discard;
+                    let step = match decoder {
+                        BodyDecoder::Length { remaining } => {
+                            if *remaining == 0 {
+                                Ok(Some(Decoded::End))
+                            } else if self.read_buf.is_empty() {
+                                Ok(None)
+                            } else {
+                                let take = (*remaining).min(self.read_buf.len() as u64);
+                                *remaining -= take;
+                                Ok(Some(Decoded::Data(
+                                    self.read_buf.split_to(take as usize).freeze(),
+                                )))
+                            }
+                        }
+                        BodyDecoder::Chunked(chunked) => {
+                            let limits = ChunkedLimits {
+                                extension: self.config.max_chunk_extension_size,
+                                trailer_total: self.config.max_trailer_size,
+                                trailer_field: self.config.max_field_size,
+                                trailer_fields: self.config.max_headers,
+                            };
+                            chunked.decode(&mut self.read_buf, &limits)
+                        }
+                        BodyDecoder::CloseDelimited => {
+                            if self.read_buf.is_empty() {
+                                if self.eof {
+                                    Ok(Some(Decoded::End))
+                                } else {
+                                    Ok(None)
+                                }
+                            } else {
+                                Ok(Some(Decoded::Data(self.read_buf.split().freeze())))
+                            }
+                        }
+                    };
+                    match step {
+                        Ok(Some(Decoded::Data(data))) => {
+                            *received += data.len() as u64;
+                            if let Some(limit) = self.config.max_body_size {
+                                if *received > limit {
+                                    self.fail(Error::peer(ErrorKind::BodyTooLarge { limit }));
+                                    return self.pending.pop_front();
+                                }
+                            }
+                            if discard {
+                                continue;
+                            }
+                            return Some(Event::Data(data));
+                        }
+                        Ok(Some(Decoded::Trailers(trailers))) => {
+                            if discard {
+                                continue;
+                            }
+                            return Some(Event::Trailers(trailers));
+                        }
+                        Ok(Some(Decoded::End)) => {
+                            self.on_body_end(discard);
+                            if discard {
+                                if let Some(event) = self.pending.pop_front() {
+                                    return Some(event);
+                                }
+                                continue;
+                            }
+                            self.pending.push_front(Event::End);
+                            return self.pending.pop_front();
+                        }
+                        Ok(None) => {
+                            if self.eof {
+                                self.fail(Error::peer(ErrorKind::IncompleteMessage));
+                                return self.pending.pop_front();
+                            }
+                            return None;
+                        }
+                        Err(kind) => {
+                            self.fail(Error::peer(kind));
+                            return self.pending.pop_front();
+                        }
+                    }
+                }
+                Reader::Done => {
+                    if self.eof {
+                        // The peer half-closed after a complete message: answer it, then
+                        // close.
+                        self.reader = Reader::Closed;
+                        if let Some(exchange) = self.exchanges.front_mut() {
+                            exchange.keep_alive = false;
+                        }
+                        self.close_after_response = true;
+                    }
+                    return None;
+                }
+                Reader::Upgraded | Reader::Closed => return None,
+            }
+        }
+    }
+
+    /// The next bytes to write to the transport, in order. Call until `None` after
+    /// every input and every send; all responses made ready since the last call come
+    /// out together.
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        if let Some(bytes) = self.out_queue.pop_front() {
+            return Some(bytes);
+        }
+        if self.out.is_empty() {
+            return None;
+        }
+        Some(self.out.split().freeze())
+    }
+
+    /// Whether the driver should keep reading: false once the connection is closed or
+    /// upgraded, or while the unparsed backlog is at its limit (back-pressure).
+    #[must_use]
+    pub fn wants_read(&self) -> bool {
+        match self.reader {
+            Reader::Closed | Reader::Upgraded => false,
+            _ => !self.eof && self.read_buf.len() < self.config.max_buffered_input,
+        }
+    }
+
+    /// Whether nothing more will be exchanged: once `poll_transmit` is drained, close the
+    /// transport.
+    #[must_use]
+    pub fn is_closed(&self) -> bool {
+        matches!(self.reader, Reader::Closed) && matches!(self.writer, Writer::Closed)
+    }
+
+    /// The error that failed the connection, if any.
+    #[must_use]
+    pub fn error(&self) -> Option<&Error> {
+        self.failed.as_ref()
+    }
+
+    /// After [`Event::Upgrade`]: the bytes that now belong to the new protocol.
+    pub fn into_upgraded(mut self) -> Upgraded {
+        let mut write_buf = BytesMut::new();
+        for bytes in self.out_queue.drain(..) {
+            write_buf.extend_from_slice(&bytes);
+        }
+        write_buf.extend_from_slice(&self.out);
+        Upgraded {
+            read_buf: self.read_buf.freeze(),
+            write_buf: write_buf.freeze(),
+        }
+    }
+
+    /// Sends a piece of the current outgoing message's body.
+    pub fn send_data(&mut self, now: Instant, data: Bytes) -> Result<(), Error> {
+        self.now = now;
+        self.check_not_failed()?;
+        let encoder = match &mut self.writer {
+            Writer::Body(encoder) => encoder,
+            Writer::AwaitingContinue(_) => {
+                return Err(Error::local(ErrorKind::WrongState(
+                    "waiting for 100 Continue: send the body after Event::Continue",
+                )))
+            }
+            Writer::Idle => {
+                return Err(Error::local(ErrorKind::WrongState("no message under way")))
+            }
+            Writer::Closed => return Err(Error::local(ErrorKind::BodyNotAllowed)),
+        };
+        match encoder {
+            BodyEncoder::Length { remaining } => {
+                if data.len() as u64 > *remaining {
+                    return Err(Error::local(ErrorKind::BodyTooLong));
+                }
+                *remaining -= data.len() as u64;
+                self.push_body(data);
+            }
+            BodyEncoder::Chunked => {
+                if !data.is_empty() {
+                    encode_chunk_size(&mut self.out, data.len());
+                    self.push_body(data);
+                    self.out.extend_from_slice(b"\r\n");
+                }
+            }
+            BodyEncoder::CloseDelimited => self.push_body(data),
+            BodyEncoder::Discard => {}
+        }
+        Ok(())
+    }
+
+    /// Ends the current outgoing message, with trailers if it is chunked.
+    pub fn send_end(&mut self, now: Instant, trailers: Option<HeaderMap>) -> Result<(), Error> {
+        self.now = now;
+        self.check_not_failed()?;
+        let encoder = match self.writer {
+            Writer::Body(encoder) => encoder,
+            Writer::AwaitingContinue(_) => {
+                return Err(Error::local(ErrorKind::WrongState(
+                    "waiting for 100 Continue: send the body after Event::Continue",
+                )))
+            }
+            _ => return Err(Error::local(ErrorKind::WrongState("no message under way"))),
+        };
+        if trailers.as_ref().is_some_and(|t| !t.is_empty()) && encoder != BodyEncoder::Chunked {
+            return Err(Error::local(ErrorKind::WrongState(
+                "trailers need a chunked body",
+            )));
+        }
+        match encoder {
+            BodyEncoder::Length { remaining } if remaining > 0 => {
+                let err = Error::local(ErrorKind::BodyTooShort);
+                self.fail(err.clone());
+                return Err(err);
+            }
+            BodyEncoder::Chunked => {
+                let mark = self.out.len();
+                self.out.extend_from_slice(b"0\r\n");
+                let result = match trailers {
+                    Some(trailers) => encode_trailers(&mut self.out, &trailers),
+                    None => {
+                        self.out.extend_from_slice(b"\r\n");
+                        Ok(())
+                    }
+                };
+                if let Err(kind) = result {
+                    self.out.truncate(mark);
+                    return Err(Error::local(kind));
+                }
+            }
+            _ => {}
+        }
+        self.message_sent(now, encoder == BodyEncoder::CloseDelimited);
+        Ok(())
+    }
+
+    fn check_not_failed(&self) -> Result<(), Error> {
+        match &self.failed {
+            Some(err) => Err(err.clone()),
+            None => Ok(()),
+        }
+    }
+
+    fn push_body(&mut self, data: Bytes) {
+        if data.len() < COPY_THRESHOLD {
+            self.out.extend_from_slice(&data);
+        } else {
+            if !self.out.is_empty() {
+                let head = self.out.split().freeze();
+                self.out_queue.push_back(head);
+            }
+            self.out_queue.push_back(data);
+        }
+    }
+
+    fn head_limits(&self) -> ScanLimits {
+        ScanLimits {
+            start_line: self.config.max_line_size,
+            field: self.config.max_field_size,
+            fields: self.config.max_headers,
+            total: self.config.max_head_size,
+            has_start_line: true,
+            request: R::IS_SERVER,
+            total_error: |limit| ErrorKind::HeadTooLarge { limit },
+        }
+    }
+
+    /// The first byte of a head arrived (or was already waiting): start its clock.
+    fn head_started(&mut self, now: Instant) {
+        self.timers.clear(KEEP_ALIVE);
+        if R::IS_SERVER && self.timers.get(HEAD_READ).is_none() {
+            if let Some(timeout) = self.config.head_read_timeout {
+                self.timers.set(HEAD_READ, now + timeout);
+            }
+        }
+    }
+
+    /// The reader waits for a new head: arm the idle or head timer.
+    fn await_next_head(&mut self) {
+        self.reader = Reader::Head {
+            scanner: HeadScanner::default(),
+        };
+        if !R::IS_SERVER {
+            return;
+        }
+        if self.read_buf.is_empty() {
+            if let Some(timeout) = self.config.keep_alive_timeout {
+                self.timers.set(KEEP_ALIVE, self.now + timeout);
+            }
+        } else {
+            self.head_started(self.now);
+        }
+    }
+
+    fn release_idle_buffers(&mut self) {
+        // An idle keep-alive connection holds no buffers (allocated again on input).
+        if self.read_buf.is_empty() && self.read_buf.capacity() > 0 {
+            self.read_buf = BytesMut::new();
+        }
+        if self.out.is_empty() && self.out_queue.is_empty() && self.out.capacity() > 0 {
+            self.out = BytesMut::new();
+        }
+    }
+
+    /// The exchange just finished ends the connection. Bytes the peer already sent
+    /// beyond it break the protocol.
+    fn close_by_message(&mut self) {
+        self.reader = Reader::Closed;
+        self.writer = Writer::Closed;
+        self.report_closed();
+        self.closed_by_message = true;
+        if !self.read_buf.is_empty() {
+            self.read_buf.clear();
+            self.fail(Error::peer(ErrorKind::DataAfterClose));
+        }
+    }
+
+    fn report_closed(&mut self) {
+        if !self.closed_reported {
+            self.closed_reported = true;
+            self.timers.clear_all();
+            self.pending.push_back(Event::Closed);
+        }
+    }
+
+    /// Fails the connection (sticky). A server queues the answer to a peer's error when
+    /// no response is under way.
+    fn fail(&mut self, err: Error) {
+        if self.failed.is_some() {
+            return;
+        }
+        if R::IS_SERVER && err.blame() == Blame::Peer && self.writer == Writer::Idle {
+            if let Some(status) = err.status() {
+                self.queue_error_response(status, &err);
+            }
+        }
+        self.failed = Some(err.clone());
+        self.reader = Reader::Closed;
+        self.writer = Writer::Closed;
+        self.closed_reported = true;
+        self.timers.clear_all();
+        self.pending.push_back(Event::Error(err));
+    }
+
+    fn queue_error_response(&mut self, status: StatusCode, err: &Error) {
+        let body = format!("{}: {}\n", status, err.kind());
+        let mut head = ResponseHead::new(status);
+        head.headers.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        let added = AddedFields {
+            content_length: Some(body.len() as u64),
+            chunked: false,
+            connection: Some(b"close"),
+        };
+        if encode_response(&mut self.out, &head, added).is_ok() {
+            self.out.extend_from_slice(body.as_bytes());
+        }
+    }
+
+    fn on_head(&mut self, head: R::Incoming, info: HeadInfo) -> Option<Event<R::Incoming>> {
+        match info.kind {
+            HeadKind::Request {
+                method,
+                version,
+                wants_upgrade,
+                expect_continue,
+            } => {
+                self.exchanges.push_back(Exchange {
+                    method,
+                    version,
+                    keep_alive: info.keep_alive,
+                    wants_upgrade,
+                    expect_continue,
+                });
+                self.start_body(info.framing);
+                Some(Event::Head(head))
+            }
+            HeadKind::Informational { status } => {
+                self.reader = Reader::Head {
+                    scanner: HeadScanner::default(),
+                };
+                if status == StatusCode::CONTINUE {
+                    if let Writer::AwaitingContinue(encoder) = self.writer {
+                        self.timers.clear(EXPECT_CONTINUE);
+                        self.writer = Writer::Body(encoder);
+                        self.pending.push_back(Event::Continue);
+                    }
+                }
+                // The client role's Incoming is ResponseHead; reuse the Head slot's
+                // value through the Informational variant.
+                Some(R::informational(head))
+            }
+            HeadKind::Switch => {
+                self.reader = Reader::Upgraded;
+                self.writer = Writer::Closed;
+                self.timers.clear_all();
+                self.pending.push_back(Event::Upgrade);
+                Some(Event::Head(head))
+            }
+            HeadKind::Final => {
+                if let Writer::AwaitingContinue(_) = self.writer {
+                    // The server answered without wanting the body: it will never be
+                    // sent, so this connection cannot carry another request.
+                    self.timers.clear(EXPECT_CONTINUE);
+                    self.writer = Writer::Closed;
+                    if let Some(exchange) = self.exchanges.front_mut() {
+                        exchange.keep_alive = false;
+                    }
+                }
+                if !info.keep_alive {
+                    if let Some(exchange) = self.exchanges.front_mut() {
+                        exchange.keep_alive = false;
+                    }
+                }
+                self.start_body(info.framing);
+                Some(Event::Head(head))
+            }
+        }
+    }
+
+    fn start_body(&mut self, framing: BodyFraming) {
+        let decoder = match framing {
+            BodyFraming::Empty => {
+                self.on_body_end(false);
+                self.pending.push_front(Event::End);
+                return;
+            }
+            BodyFraming::Length(n) => BodyDecoder::Length { remaining: n },
+            BodyFraming::Chunked => BodyDecoder::Chunked(ChunkedDecoder::default()),
+            BodyFraming::CloseDelimited => BodyDecoder::CloseDelimited,
+        };
+        self.reader = Reader::Body {
+            decoder,
+            received: 0,
+            discard: false,
+        };
+    }
+
+    /// The incoming message is complete.
+    fn on_body_end(&mut self, discarding: bool) {
+        if R::IS_SERVER {
+            if discarding {
+                // Our response already went out; this was the rest of its request.
+                self.await_next_head();
+            } else {
+                if let Some(exchange) = self.exchanges.front_mut() {
+                    exchange.expect_continue = false;
+                }
+                self.reader = Reader::Done;
+            }
+            return;
+        }
+        // Client: a final response is complete.
+        let Some(exchange) = self.exchanges.pop_front() else {
+            self.reader = Reader::Closed;
+            return;
+        };
+        let request_unfinished = self.exchanges.is_empty()
+            && matches!(self.writer, Writer::Body(_) | Writer::AwaitingContinue(_));
+        if !exchange.keep_alive || request_unfinished || self.writer == Writer::Closed {
+            self.close_by_message();
+        } else {
+            self.await_next_head();
+        }
+    }
+
+    /// Our outgoing message is complete.
+    fn message_sent(&mut self, now: Instant, close_delimited: bool) {
+        self.now = now;
+        if !R::IS_SERVER {
+            let keep_alive = self.exchanges.back().is_some_and(|e| e.keep_alive);
+            self.writer = if keep_alive && !close_delimited {
+                Writer::Idle
+            } else {
+                Writer::Closed
+            };
+            if self.writer == Writer::Closed && matches!(self.reader, Reader::Closed) {
+                self.close_by_message();
+            }
+            return;
+        }
+        self.exchanges.pop_front();
+        if self.close_after_response || close_delimited {
+            if matches!(self.reader, Reader::Done) {
+                self.close_by_message();
+            } else {
+                // The request is unfinished (or the peer already closed): stop here.
+                self.reader = Reader::Closed;
+                self.writer = Writer::Closed;
+                self.report_closed();
+            }
+            return;
+        }
+        self.writer = Writer::Idle;
+        match &mut self.reader {
+            Reader::Done => self.await_next_head(),
+            Reader::Body { discard, .. } => *discard = true,
+            _ => {}
+        }
+    }
+
+    fn maybe_send_continue(&mut self) {
+        if self.writer != Writer::Idle {
+            return;
+        }
+        if let Some(exchange) = self.exchanges.front_mut() {
+            if exchange.expect_continue {
+                exchange.expect_continue = false;
+                self.out.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+            }
+        }
+    }
+
+    /// Encodes a head after the role-specific checks; decides the outgoing framing.
+    fn start_message(&mut self, encoder: BodyEncoder) {
+        self.writer = Writer::Body(encoder);
+    }
+}
+
+fn scanner_is_fresh(scanner: &HeadScanner) -> bool {
+    scanner.is_fresh()
+}
+
+impl Conn<Server> {
+    /// Starts the response to the oldest unanswered request. Framing follows the head:
+    /// `Content-Length` if set, else chunked for HTTP/1.1 clients (the header is added),
+    /// else the body runs until close. 1xx heads may precede the final one; a 101 (to a
+    /// request that asked to upgrade) or a 2xx to CONNECT hands the connection over.
+    pub fn send_response(&mut self, now: Instant, head: ResponseHead) -> Result<(), Error> {
+        self.respond(now, head, None)
+    }
+
+    /// Sends a whole response with its body in one step (Content-Length is set for it).
+    pub fn send_full_response(
+        &mut self,
+        now: Instant,
+        head: ResponseHead,
+        body: Bytes,
+    ) -> Result<(), Error> {
+        self.respond(now, head, Some(&body))?;
+        if !body.is_empty() {
+            self.send_data(now, body)?;
+        }
+        self.send_end(now, None)
+    }
+
+    fn respond(
+        &mut self,
+        now: Instant,
+        head: ResponseHead,
+        body: Option<&Bytes>,
+    ) -> Result<(), Error> {
+        self.now = now;
+        self.check_not_failed()?;
+        if self.writer != Writer::Idle {
+            return Err(Error::local(ErrorKind::WrongState(
+                "a response is already under way",
+            )));
+        }
+        let Some(exchange) = self.exchanges.front() else {
+            return Err(Error::local(ErrorKind::WrongState("no request to answer")));
+        };
+        let status = head.status;
+        if status.is_informational() {
+            if body.is_some() {
+                return Err(Error::local(ErrorKind::BodyNotAllowed));
+            }
+            if status == StatusCode::SWITCHING_PROTOCOLS {
+                if !exchange.wants_upgrade {
+                    return Err(Error::local(ErrorKind::InvalidOutgoingHead(
+                        "101 to a request that did not ask to upgrade",
+                    )));
+                }
+                if !matches!(self.reader, Reader::Done) {
+                    return Err(Error::local(ErrorKind::WrongState(
+                        "101 before the request body was read",
+                    )));
+                }
+                encode_response(&mut self.out, &head, AddedFields::default())
+                    .map_err(Error::local)?;
+                self.switch_protocols();
+                return Ok(());
+            }
+            encode_response(&mut self.out, &head, AddedFields::default()).map_err(Error::local)?;
+            if status == StatusCode::CONTINUE {
+                if let Some(exchange) = self.exchanges.front_mut() {
+                    exchange.expect_continue = false;
+                }
+            }
+            return Ok(());
+        }
+        if exchange.method == Method::CONNECT && status.is_success() {
+            encode_response(&mut self.out, &head, AddedFields::default()).map_err(Error::local)?;
+            self.switch_protocols();
+            return Ok(());
+        }
+        let facts = facts_of(&head.headers).map_err(Error::local)?;
+        let mut added = AddedFields::default();
+        let mut keep_alive = exchange.keep_alive
+            && !facts.connection_close
+            && !self.eof
+            && !matches!(self.reader, Reader::Closed);
+        // If the client still waits for 100 Continue, its body may or may not follow:
+        // the connection cannot be trusted for another request.
+        if exchange.expect_continue && !matches!(self.reader, Reader::Done) {
+            keep_alive = false;
+        }
+        let encoder = if !response_has_body(status, &exchange.method) {
+            BodyEncoder::Discard
+        } else if facts.transfer_encoding {
+            if !facts.chunked_final || facts.content_length.is_some() {
+                return Err(Error::local(ErrorKind::InvalidOutgoingHead(
+                    "Transfer-Encoding must end in chunked, without Content-Length",
+                )));
+            }
+            if exchange.version == Version::HTTP_10 {
+                return Err(Error::local(ErrorKind::InvalidOutgoingHead(
+                    "chunked response to an HTTP/1.0 client",
+                )));
+            }
+            BodyEncoder::Chunked
+        } else if let Some(n) = facts.content_length {
+            if body.is_some_and(|b| b.len() as u64 != n) {
+                return Err(Error::local(ErrorKind::InvalidOutgoingHead(
+                    "Content-Length differs from the body's length",
+                )));
+            }
+            BodyEncoder::Length { remaining: n }
+        } else if let Some(body) = body {
+            added.content_length = Some(body.len() as u64);
+            BodyEncoder::Length {
+                remaining: body.len() as u64,
+            }
+        } else if exchange.version == Version::HTTP_11 {
+            added.chunked = true;
+            BodyEncoder::Chunked
+        } else {
+            keep_alive = false;
+            BodyEncoder::CloseDelimited
+        };
+        if !keep_alive && !facts.connection_close {
+            added.connection = Some(b"close");
+        } else if keep_alive && exchange.version == Version::HTTP_10 && !facts.connection_keep_alive
+        {
+            added.connection = Some(b"keep-alive");
+        }
+        encode_response(&mut self.out, &head, added).map_err(Error::local)?;
+        self.close_after_response = !keep_alive;
+        self.start_message(encoder);
+        Ok(())
+    }
+
+    fn switch_protocols(&mut self) {
+        self.exchanges.clear();
+        self.reader = Reader::Upgraded;
+        self.writer = Writer::Closed;
+        self.timers.clear_all();
+        self.pending.push_back(Event::Upgrade);
+    }
+}
+
+impl Conn<Client> {
+    /// Sends a request head. The body's framing follows the head: `Content-Length`,
+    /// or `Transfer-Encoding: chunked`, or no body. `Host` is added from the URI when
+    /// missing. With `Expect: 100-continue` and a body, wait for [`Event::Continue`]
+    /// before sending it.
+    pub fn send_request(&mut self, now: Instant, mut head: RequestHead) -> Result<(), Error> {
+        self.now = now;
+        self.check_not_failed()?;
+        if self.writer != Writer::Idle {
+            return Err(Error::local(ErrorKind::WrongState(
+                "the previous request is still being sent",
+            )));
+        }
+        if !head.headers.contains_key(http::header::HOST) {
+            match head.uri.authority() {
+                Some(authority) => {
+                    let value = http::HeaderValue::from_str(authority.as_str()).map_err(|_| {
+                        Error::local(ErrorKind::InvalidOutgoingHead(
+                            "authority is not a valid Host",
+                        ))
+                    })?;
+                    head.headers.insert(http::header::HOST, value);
+                }
+                None if head.version == Version::HTTP_11 => {
+                    return Err(Error::local(ErrorKind::InvalidOutgoingHead(
+                        "HTTP/1.1 request without Host and without an authority in its URI",
+                    )))
+                }
+                None => {}
+            }
+        }
+        let facts = facts_of(&head.headers).map_err(Error::local)?;
+        let encoder = if facts.transfer_encoding {
+            if !facts.chunked_final || facts.unknown_coding || facts.content_length.is_some() {
+                return Err(Error::local(ErrorKind::InvalidOutgoingHead(
+                    "request Transfer-Encoding must be exactly chunked, without Content-Length",
+                )));
+            }
+            BodyEncoder::Chunked
+        } else {
+            match facts.content_length {
+                Some(n) => BodyEncoder::Length { remaining: n },
+                None => BodyEncoder::Length { remaining: 0 },
+            }
+        };
+        let has_body = encoder != BodyEncoder::Length { remaining: 0 };
+        encode_request(&mut self.out, &head, AddedFields::default()).map_err(Error::local)?;
+        let expect_continue = facts.expect_continue && has_body;
+        self.exchanges.push_back(Exchange {
+            method: head.method,
+            version: head.version,
+            keep_alive: facts.keep_alive(head.version),
+            wants_upgrade: facts.wants_upgrade(),
+            expect_continue,
+        });
+        if matches!(self.reader, Reader::Head { .. }) && self.exchanges.len() == 1 {
+            self.timers.clear(KEEP_ALIVE);
+        }
+        if expect_continue {
+            self.timers
+                .set(EXPECT_CONTINUE, now + self.config.expect_continue_timeout);
+            self.writer = Writer::AwaitingContinue(encoder);
+        } else {
+            self.start_message(encoder);
+        }
+        Ok(())
+    }
+
+    /// Whether the connection can carry another request now: nothing in flight, no
+    /// error, both sides allowed keep-alive. What a pool checks before reuse.
+    #[must_use]
+    pub fn is_reusable(&self) -> bool {
+        self.failed.is_none()
+            && self.exchanges.is_empty()
+            && self.writer == Writer::Idle
+            && matches!(self.reader, Reader::Head { .. })
+            && self.read_buf.is_empty()
+            && !self.eof
+    }
+}

@@ -1,0 +1,203 @@
+//! Writing heads, refusing any that could be misread (no CRLF injection).
+//!
+//! `http` types already reject most bad bytes, but heads can also carry bytes the user
+//! supplied directly (reason phrases, extension methods) and values built with unchecked
+//! constructors, so every part is checked again here, before a byte is written: nothing
+//! reaches the output unless the whole head is valid.
+
+use super::error::ErrorKind;
+use super::head::{RequestHead, ResponseHead};
+use bytes::BytesMut;
+use http::{HeaderMap, Method, Uri, Version};
+
+/// Header lines the connection adds to a head on its own.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct AddedFields {
+    pub content_length: Option<u64>,
+    pub chunked: bool,
+    pub connection: Option<&'static [u8]>,
+}
+
+fn is_tchar(b: u8) -> bool {
+    matches!(b,
+        b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_'
+        | b'`' | b'|' | b'~' | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z')
+}
+
+/// Field values and reason phrases: HTAB, SP, VCHAR, obs-text. No CR, LF, NUL or DEL.
+pub(crate) fn is_valid_text(value: &[u8]) -> bool {
+    value
+        .iter()
+        .all(|&b| (b >= 0x20 && b != 0x7f) || b == b'\t')
+}
+
+fn check_fields(headers: &HeaderMap) -> Result<(), ErrorKind> {
+    for (name, value) in headers {
+        if !name.as_str().bytes().all(is_tchar) {
+            return Err(ErrorKind::InvalidOutgoingHead("header name is not a token"));
+        }
+        if !is_valid_text(value.as_bytes()) {
+            return Err(ErrorKind::InvalidOutgoingHead(
+                "header value holds CR, LF, NUL or another control byte",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn write_fields(out: &mut BytesMut, headers: &HeaderMap, added: AddedFields) {
+    for (name, value) in headers {
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    if let Some(len) = added.content_length {
+        out.extend_from_slice(b"content-length: ");
+        let mut digits = itoa_u64(len);
+        out.extend_from_slice(digits.as_bytes_mut());
+        out.extend_from_slice(b"\r\n");
+    }
+    if added.chunked {
+        out.extend_from_slice(b"transfer-encoding: chunked\r\n");
+    }
+    if let Some(connection) = added.connection {
+        out.extend_from_slice(b"connection: ");
+        out.extend_from_slice(connection);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Decimal digits of a u64 without allocating.
+pub(crate) struct Digits {
+    buf: [u8; 20],
+    start: usize,
+}
+
+impl Digits {
+    fn as_bytes_mut(&mut self) -> &[u8] {
+        &self.buf[self.start..]
+    }
+}
+
+pub(crate) fn itoa_u64(mut n: u64) -> Digits {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    Digits { buf, start: i }
+}
+
+fn version_bytes(version: Version) -> Result<&'static [u8], ErrorKind> {
+    match version {
+        Version::HTTP_11 => Ok(b"HTTP/1.1"),
+        Version::HTTP_10 => Ok(b"HTTP/1.0"),
+        _ => Err(ErrorKind::InvalidOutgoingHead(
+            "HTTP/1 connections send HTTP/1.0 or HTTP/1.1",
+        )),
+    }
+}
+
+fn write_target(out: &mut BytesMut, uri: &Uri, method: &Method) -> Result<(), ErrorKind> {
+    let start = out.len();
+    match (uri.scheme_str(), uri.authority()) {
+        (Some(scheme), Some(authority)) => {
+            out.extend_from_slice(scheme.as_bytes());
+            out.extend_from_slice(b"://");
+            out.extend_from_slice(authority.as_str().as_bytes());
+            match uri.path_and_query() {
+                Some(pq) if !pq.as_str().is_empty() => {
+                    out.extend_from_slice(pq.as_str().as_bytes())
+                }
+                _ => out.extend_from_slice(b"/"),
+            }
+        }
+        (None, Some(authority)) if *method == Method::CONNECT => {
+            out.extend_from_slice(authority.as_str().as_bytes());
+        }
+        (None, None) => match uri.path_and_query() {
+            Some(pq) if pq.as_str().starts_with('/') || pq.as_str() == "*" => {
+                out.extend_from_slice(pq.as_str().as_bytes())
+            }
+            _ => return Err(ErrorKind::InvalidOutgoingHead("request target is empty")),
+        },
+        _ => {
+            return Err(ErrorKind::InvalidOutgoingHead(
+                "request target form does not fit the method",
+            ))
+        }
+    }
+    if out[start..].iter().any(|&b| b <= b' ' || b == 0x7f) {
+        out.truncate(start);
+        return Err(ErrorKind::InvalidOutgoingHead(
+            "request target holds a space or control byte",
+        ));
+    }
+    Ok(())
+}
+
+/// Writes a request head, or nothing and an error.
+pub(crate) fn encode_request(
+    out: &mut BytesMut,
+    head: &RequestHead,
+    added: AddedFields,
+) -> Result<(), ErrorKind> {
+    let version = version_bytes(head.version)?;
+    if !head.method.as_str().bytes().all(is_tchar) {
+        return Err(ErrorKind::InvalidOutgoingHead("method is not a token"));
+    }
+    check_fields(&head.headers)?;
+    let start = out.len();
+    out.extend_from_slice(head.method.as_str().as_bytes());
+    out.extend_from_slice(b" ");
+    if let Err(e) = write_target(out, &head.uri, &head.method) {
+        out.truncate(start);
+        return Err(e);
+    }
+    out.extend_from_slice(b" ");
+    out.extend_from_slice(version);
+    out.extend_from_slice(b"\r\n");
+    write_fields(out, &head.headers, added);
+    Ok(())
+}
+
+/// Writes a response head, or nothing and an error.
+pub(crate) fn encode_response(
+    out: &mut BytesMut,
+    head: &ResponseHead,
+    added: AddedFields,
+) -> Result<(), ErrorKind> {
+    let version = version_bytes(head.version)?;
+    let reason: &[u8] = match &head.reason {
+        Some(reason) => reason,
+        None => head.status.canonical_reason().unwrap_or("").as_bytes(),
+    };
+    if !is_valid_text(reason) {
+        return Err(ErrorKind::InvalidOutgoingHead(
+            "reason phrase holds CR, LF, NUL or another control byte",
+        ));
+    }
+    check_fields(&head.headers)?;
+    out.extend_from_slice(version);
+    out.extend_from_slice(b" ");
+    out.extend_from_slice(head.status.as_str().as_bytes());
+    out.extend_from_slice(b" ");
+    out.extend_from_slice(reason);
+    out.extend_from_slice(b"\r\n");
+    write_fields(out, &head.headers, added);
+    Ok(())
+}
+
+/// Writes a trailer section (after the last chunk's `0\r\n`), or nothing and an error.
+pub(crate) fn encode_trailers(out: &mut BytesMut, trailers: &HeaderMap) -> Result<(), ErrorKind> {
+    check_fields(trailers)?;
+    write_fields(out, trailers, AddedFields::default());
+    Ok(())
+}

@@ -1,0 +1,233 @@
+//! Body framing and connection persistence (RFC 9112 §6, §9.3), decided once per head.
+//!
+//! Shared by both roles: the same header facts (Content-Length, Transfer-Encoding,
+//! Connection, Upgrade, Expect) are gathered in one pass over the parsed fields, and then
+//! [`request_framing`] or [`response_framing`] apply each role's rules. Anything
+//! ambiguous is rejected rather than guessed at, since two parsers guessing differently
+//! is what request smuggling is made of.
+
+use super::error::ErrorKind;
+use super::head::trim_ows;
+use http::{header, HeaderName, Method, StatusCode, Version};
+
+/// How a message body is delimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyFraming {
+    /// No body at all.
+    Empty,
+    /// Exactly this many bytes (`Content-Length`).
+    Length(u64),
+    /// `Transfer-Encoding: chunked`.
+    Chunked,
+    /// Everything until the connection closes (responses only).
+    CloseDelimited,
+}
+
+/// Facts about a head's fields that decide framing and persistence.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct FieldFacts {
+    pub content_length: Option<u64>,
+    pub transfer_encoding: bool,
+    pub chunked_final: bool,
+    /// A coding came after chunked (or chunked twice).
+    pub chunked_not_final: bool,
+    pub unknown_coding: bool,
+    pub host_count: u32,
+    pub connection_close: bool,
+    pub connection_keep_alive: bool,
+    pub connection_upgrade: bool,
+    pub upgrade: bool,
+    pub expect_continue: bool,
+}
+
+impl FieldFacts {
+    /// Takes one field into account. Errors on duplicate or malformed framing fields.
+    pub fn observe(&mut self, name: &HeaderName, value: &[u8]) -> Result<(), ErrorKind> {
+        if *name == header::CONTENT_LENGTH {
+            if self.content_length.is_some() {
+                return Err(ErrorKind::DuplicateContentLength);
+            }
+            self.content_length = Some(parse_content_length(value)?);
+        } else if *name == header::TRANSFER_ENCODING {
+            self.transfer_encoding = true;
+            for coding in value.split(|&b| b == b',') {
+                let coding = trim_ows(coding);
+                if coding.is_empty() {
+                    continue;
+                }
+                if self.chunked_final {
+                    // Something after chunked: chunked is not final (or given twice).
+                    self.chunked_final = false;
+                    self.chunked_not_final = true;
+                }
+                if coding.eq_ignore_ascii_case(b"chunked") {
+                    if !self.chunked_not_final {
+                        self.chunked_final = true;
+                    }
+                } else if !is_registered_coding(coding) {
+                    self.unknown_coding = true;
+                }
+            }
+        } else if *name == header::HOST {
+            self.host_count += 1;
+        } else if *name == header::CONNECTION {
+            for token in value.split(|&b| b == b',') {
+                let token = trim_ows(token);
+                if token.eq_ignore_ascii_case(b"close") {
+                    self.connection_close = true;
+                } else if token.eq_ignore_ascii_case(b"keep-alive") {
+                    self.connection_keep_alive = true;
+                } else if token.eq_ignore_ascii_case(b"upgrade") {
+                    self.connection_upgrade = true;
+                }
+            }
+        } else if *name == header::UPGRADE {
+            self.upgrade = true;
+        } else if *name == header::EXPECT {
+            self.expect_continue |= trim_ows(value).eq_ignore_ascii_case(b"100-continue");
+        }
+        Ok(())
+    }
+
+    /// Whether the sender of this message allows the connection to persist after it.
+    pub fn keep_alive(&self, version: Version) -> bool {
+        if self.connection_close {
+            return false;
+        }
+        version == Version::HTTP_11 || self.connection_keep_alive
+    }
+
+    /// Whether the message asks to switch protocols (`Connection: upgrade` + `Upgrade`).
+    pub fn wants_upgrade(&self) -> bool {
+        self.upgrade && self.connection_upgrade
+    }
+}
+
+/// Transfer codings from the IANA registry (RFC 9112 §7) besides chunked. They may
+/// precede chunked in a request; the body is passed on de-chunked, still so coded, with
+/// the Transfer-Encoding header for the application to see.
+fn is_registered_coding(coding: &[u8]) -> bool {
+    let coding = match coding.iter().position(|&b| b == b';') {
+        Some(i) => trim_ows(&coding[..i]),
+        None => coding,
+    };
+    [
+        "gzip",
+        "x-gzip",
+        "deflate",
+        "compress",
+        "x-compress",
+        "identity",
+        "br",
+        "zstd",
+    ]
+    .iter()
+    .any(|known| coding.eq_ignore_ascii_case(known.as_bytes()))
+}
+
+/// `Content-Length = 1*DIGIT`, nothing else: no sign, no list, no inner spaces.
+pub(crate) fn parse_content_length(value: &[u8]) -> Result<u64, ErrorKind> {
+    if value.is_empty() || value.len() > 19 {
+        // 19 digits always fit in a u64; more may not, and no real body is that large.
+        return Err(ErrorKind::InvalidContentLength);
+    }
+    let mut n: u64 = 0;
+    for &b in value {
+        if !b.is_ascii_digit() {
+            return Err(ErrorKind::InvalidContentLength);
+        }
+        n = n * 10 + u64::from(b - b'0');
+    }
+    Ok(n)
+}
+
+/// The framing of a request (server side of RFC 9112 §6.3).
+pub(crate) fn request_framing(
+    facts: &FieldFacts,
+    version: Version,
+    require_host: bool,
+) -> Result<BodyFraming, ErrorKind> {
+    if facts.host_count > 1 {
+        return Err(ErrorKind::DuplicateHost);
+    }
+    if require_host && facts.host_count == 0 && version == Version::HTTP_11 {
+        return Err(ErrorKind::MissingHost);
+    }
+    if facts.transfer_encoding {
+        if version == Version::HTTP_10 {
+            return Err(ErrorKind::TransferEncodingInHttp10);
+        }
+        if facts.content_length.is_some() {
+            return Err(ErrorKind::ContentLengthWithTransferEncoding);
+        }
+        if !facts.chunked_final {
+            // A request body must be chunked last, or its length is unknowable.
+            return Err(ErrorKind::InvalidTransferEncoding);
+        }
+        if facts.unknown_coding {
+            return Err(ErrorKind::UnsupportedTransferCoding);
+        }
+        return Ok(BodyFraming::Chunked);
+    }
+    Ok(match facts.content_length {
+        Some(0) | None => BodyFraming::Empty,
+        Some(n) => BodyFraming::Length(n),
+    })
+}
+
+/// Whether a request's method gives it no body whatever its headers say: CONNECT's
+/// bytes after the head belong to the tunnel (RFC 9110 §9.3.6).
+pub(crate) fn method_has_no_body(method: &Method) -> bool {
+    *method == Method::CONNECT
+}
+
+/// The framing of a response to a request with `method` (client side of RFC 9112 §6.3).
+pub(crate) fn response_framing(
+    facts: &FieldFacts,
+    status: StatusCode,
+    method: &Method,
+) -> Result<BodyFraming, ErrorKind> {
+    if *method == Method::HEAD
+        || status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED
+        || (*method == Method::CONNECT && status.is_success())
+    {
+        return Ok(BodyFraming::Empty);
+    }
+    if facts.transfer_encoding {
+        if facts.content_length.is_some() {
+            return Err(ErrorKind::ContentLengthWithTransferEncoding);
+        }
+        // RFC 9112 §6.3 (4): chunked not final → read until close.
+        return Ok(if facts.chunked_final {
+            BodyFraming::Chunked
+        } else {
+            BodyFraming::CloseDelimited
+        });
+    }
+    Ok(match facts.content_length {
+        Some(0) => BodyFraming::Empty,
+        Some(n) => BodyFraming::Length(n),
+        None => BodyFraming::CloseDelimited,
+    })
+}
+
+/// Whether a response status/method pair may carry a body when we send one.
+pub(crate) fn response_has_body(status: StatusCode, method: &Method) -> bool {
+    !(*method == Method::HEAD
+        || status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED)
+}
+
+/// Gathers facts from an outgoing header map (already valid `http` types).
+pub(crate) fn facts_of(headers: &http::HeaderMap) -> Result<FieldFacts, ErrorKind> {
+    let mut facts = FieldFacts::default();
+    for (name, value) in headers {
+        facts
+            .observe(name, value.as_bytes())
+            .map_err(|_| ErrorKind::InvalidOutgoingHead("contradictory framing headers"))?;
+    }
+    Ok(facts)
+}
