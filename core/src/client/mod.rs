@@ -13,3 +13,9 @@ pub use cookie_date::CookieDate;
 pub use cookie_jar::{CookieJar, CookieJarConfig, CookieRejected, StoredCookie};
 pub use cookie_persist::CookieLoadError;
 pub use set_cookie::{parse_set_cookie, ParsedSetCookie, SameSite};
+
+pub mod pool;
+pub use pool::{
+    should_retry, Checkout, CheckoutOptions, ConnectTicket, Pool, PoolConfig, PoolError, PoolEvent,
+    PoolKey, WaiterId,
+};
