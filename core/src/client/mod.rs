@@ -19,3 +19,6 @@ pub use pool::{
     should_retry, Checkout, CheckoutOptions, ConnectTicket, Pool, PoolConfig, PoolError, PoolEvent,
     PoolKey, WaiterId,
 };
+
+pub mod timeout;
+pub use timeout::{ClientTimeout, RequestTimers, TimeoutKind};
