@@ -22,3 +22,9 @@ pub use pool::{
 
 pub mod timeout;
 pub use timeout::{ClientTimeout, RequestTimers, TimeoutKind};
+
+pub mod redirect;
+pub use redirect::{
+    FollowRedirect, RedirectBody, RedirectDecision, RedirectError, RedirectHop, RedirectPolicy,
+    RedirectRequest, Redirects,
+};
