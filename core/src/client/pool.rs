@@ -263,7 +263,7 @@ impl<C: Copy + Eq + Hash + fmt::Debug> Pool<C> {
         let id = WaiterId(self.fresh_id());
         let deadline = opts
             .queue_deadline
-            .or_else(|| self.config.queue_timeout.map(|t| now + t));
+            .or_else(|| self.config.queue_timeout.and_then(|t| now.checked_add(t)));
         self.waiters.push_back(Waiter {
             id,
             key: key.clone(),
@@ -418,10 +418,15 @@ impl<C: Copy + Eq + Hash + fmt::Debug> Pool<C> {
             return Err(PoolError::NotInUse);
         }
         let idle_for = keep_alive_hint.map_or(self.config.keep_alive, |h| h.min(self.config.keep_alive));
-        if reusable && !self.config.force_close && !idle_for.is_zero() {
+        // A keep-alive too large for the clock is clamped to a century: still "forever".
+        let expires = now
+            .checked_add(idle_for)
+            .or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 86_400)))
+            .unwrap_or(now);
+        if reusable && !self.config.force_close && !idle_for.is_zero() && expires > now {
             entry.state = ConnState::Idle;
             entry.idle_since = now;
-            entry.idle_expires = now + idle_for;
+            entry.idle_expires = expires;
             let key = entry.key.clone();
             self.idle.entry(key).or_default().push(id);
         } else {
