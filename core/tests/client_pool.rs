@@ -22,10 +22,17 @@ fn key(i: usize) -> PoolKey {
 
 #[derive(Debug, Clone)]
 enum Op {
-    Checkout { key: usize, fresh: bool },
+    Checkout {
+        key: usize,
+        fresh: bool,
+    },
     ConnectOk(usize),
     ConnectFail(usize),
-    Checkin { req: usize, reusable: bool, hint_ms: Option<u16> },
+    Checkin {
+        req: usize,
+        reusable: bool,
+        hint_ms: Option<u16>,
+    },
     Release(usize),
     ServerCloseHeld(usize),
     ServerCloseIdle(usize),
@@ -83,7 +90,9 @@ impl Model {
     }
 
     fn held_by_someone(&self, id: u32) -> bool {
-        self.reqs.iter().any(|r| matches!(r, Req::Holding(c, _) if *c == id))
+        self.reqs
+            .iter()
+            .any(|r| matches!(r, Req::Holding(c, _) if *c == id))
     }
 
     /// Records what a request got, checking the grant is legitimate.
@@ -91,8 +100,14 @@ impl Model {
         match checkout {
             Checkout::Reuse(id) => {
                 assert!(!self.dead.contains(&id), "reused a dead connection {id}");
-                assert!(!self.held_by_someone(id), "connection {id} handed to two requests");
-                let expires = self.idle.remove(&id).expect("reused connection was not idle");
+                assert!(
+                    !self.held_by_someone(id),
+                    "connection {id} handed to two requests"
+                );
+                let expires = self
+                    .idle
+                    .remove(&id)
+                    .expect("reused connection was not idle");
                 assert!(self.now < expires, "reused an expired connection {id}");
                 Req::Holding(id, k)
             }
@@ -114,8 +129,14 @@ impl Model {
                         .iter()
                         .position(|r| matches!(r, Req::Waiting(w, _) if *w == waiter))
                         .expect("event for an unknown waiter");
-                    let Req::Waiting(_, k) = self.reqs[i] else { unreachable!() };
-                    assert_eq!(self.fifo[k].pop_front(), Some(waiter), "FIFO order broken for key {k}");
+                    let Req::Waiting(_, k) = self.reqs[i] else {
+                        unreachable!()
+                    };
+                    assert_eq!(
+                        self.fifo[k].pop_front(),
+                        Some(waiter),
+                        "FIFO order broken for key {k}"
+                    );
                     self.reqs[i] = self.grant(checkout, k);
                 }
                 PoolEvent::WaiterTimedOut { waiter } => {
@@ -124,11 +145,16 @@ impl Model {
                         .iter()
                         .position(|r| matches!(r, Req::Waiting(w, _) if *w == waiter))
                         .expect("timeout for an unknown waiter");
-                    let Req::Waiting(_, k) = self.reqs.remove(i) else { unreachable!() };
+                    let Req::Waiting(_, k) = self.reqs.remove(i) else {
+                        unreachable!()
+                    };
                     self.fifo[k].retain(|w| *w != waiter);
                 }
                 PoolEvent::CloseIdle(id) => {
-                    assert!(self.idle.remove(&id).is_some(), "CloseIdle for non-idle {id}");
+                    assert!(
+                        self.idle.remove(&id).is_some(),
+                        "CloseIdle for non-idle {id}"
+                    );
                     self.dead.insert(id);
                 }
                 PoolEvent::Close(id) => {
@@ -140,38 +166,58 @@ impl Model {
     }
 
     fn nth(&self, n: usize, pred: impl Fn(&Req) -> bool) -> Option<usize> {
-        let idx: Vec<usize> = (0..self.reqs.len()).filter(|i| pred(&self.reqs[*i])).collect();
+        let idx: Vec<usize> = (0..self.reqs.len())
+            .filter(|i| pred(&self.reqs[*i]))
+            .collect();
         (!idx.is_empty()).then(|| idx[n % idx.len()])
     }
 
     fn apply(&mut self, op: &Op) {
         match *op {
             Op::Checkout { key: k, fresh } => {
-                let opts = CheckoutOptions { fresh, queue_deadline: None };
+                let opts = CheckoutOptions {
+                    fresh,
+                    queue_deadline: None,
+                };
                 let c = self.pool.checkout_with(&key(k), self.now, opts);
                 let r = self.grant(c, k);
                 self.reqs.push(r);
             }
             Op::ConnectOk(n) => {
                 if let Some(i) = self.nth(n, |r| matches!(r, Req::Connecting(..))) {
-                    let Req::Connecting(t, k) = self.reqs[i] else { unreachable!() };
+                    let Req::Connecting(t, k) = self.reqs[i] else {
+                        unreachable!()
+                    };
                     self.next_conn += 1;
-                    self.pool.connected(t, self.next_conn, self.now).expect("valid ticket");
+                    self.pool
+                        .connected(t, self.next_conn, self.now)
+                        .expect("valid ticket");
                     self.reqs[i] = Req::Holding(self.next_conn, k);
                 }
             }
             Op::ConnectFail(n) => {
                 if let Some(i) = self.nth(n, |r| matches!(r, Req::Connecting(..))) {
-                    let Req::Connecting(t, _) = self.reqs.remove(i) else { unreachable!() };
+                    let Req::Connecting(t, _) = self.reqs.remove(i) else {
+                        unreachable!()
+                    };
                     self.pool.connect_failed(t, self.now).expect("valid ticket");
                 }
             }
-            Op::Checkin { req, reusable, hint_ms } => {
+            Op::Checkin {
+                req,
+                reusable,
+                hint_ms,
+            } => {
                 if let Some(i) = self.nth(req, |r| matches!(r, Req::Holding(..))) {
-                    let Req::Holding(id, _) = self.reqs.remove(i) else { unreachable!() };
+                    let Req::Holding(id, _) = self.reqs.remove(i) else {
+                        unreachable!()
+                    };
                     let hint = hint_ms.map(|ms| Duration::from_millis(u64::from(ms)));
-                    self.pool.checkin(id, reusable, hint, self.now).expect("held");
-                    let idle_for = hint.map_or(self.config.keep_alive, |h| h.min(self.config.keep_alive));
+                    self.pool
+                        .checkin(id, reusable, hint, self.now)
+                        .expect("held");
+                    let idle_for =
+                        hint.map_or(self.config.keep_alive, |h| h.min(self.config.keep_alive));
                     if reusable && !idle_for.is_zero() {
                         self.idle.insert(id, self.now + idle_for);
                     } else {
@@ -181,14 +227,18 @@ impl Model {
             }
             Op::Release(n) => {
                 if let Some(i) = self.nth(n, |r| matches!(r, Req::Holding(..))) {
-                    let Req::Holding(id, _) = self.reqs.remove(i) else { unreachable!() };
+                    let Req::Holding(id, _) = self.reqs.remove(i) else {
+                        unreachable!()
+                    };
                     self.pool.release(id, self.now).expect("held");
                     self.dead.insert(id);
                 }
             }
             Op::ServerCloseHeld(n) => {
                 if let Some(i) = self.nth(n, |r| matches!(r, Req::Holding(..))) {
-                    let Req::Holding(id, _) = self.reqs.remove(i) else { unreachable!() };
+                    let Req::Holding(id, _) = self.reqs.remove(i) else {
+                        unreachable!()
+                    };
                     self.pool.closed(id, self.now).expect("held");
                     self.dead.insert(id);
                 }
@@ -205,7 +255,9 @@ impl Model {
             }
             Op::CancelWait(n) => {
                 if let Some(i) = self.nth(n, |r| matches!(r, Req::Waiting(..))) {
-                    let Req::Waiting(w, k) = self.reqs.remove(i) else { unreachable!() };
+                    let Req::Waiting(w, k) = self.reqs.remove(i) else {
+                        unreachable!()
+                    };
                     assert!(self.pool.cancel_wait(w, self.now));
                     self.fifo[k].retain(|x| *x != w);
                 }
@@ -228,12 +280,18 @@ impl Model {
         }
         for k in 0..3 {
             if self.config.limit_per_host > 0 {
-                assert!(p.open_count_for(&key(k)) <= self.config.limit_per_host, "over limit_per_host");
+                assert!(
+                    p.open_count_for(&key(k)) <= self.config.limit_per_host,
+                    "over limit_per_host"
+                );
             }
         }
         let count = |f: fn(&Req) -> bool| self.reqs.iter().filter(|r| f(r)).count();
         assert_eq!(p.in_use_count(), count(|r| matches!(r, Req::Holding(..))));
-        assert_eq!(p.connecting_count(), count(|r| matches!(r, Req::Connecting(..))));
+        assert_eq!(
+            p.connecting_count(),
+            count(|r| matches!(r, Req::Connecting(..)))
+        );
         assert_eq!(p.waiting_count(), count(|r| matches!(r, Req::Waiting(..))));
         assert_eq!(p.idle_count(), self.idle.len());
         for id in self.idle.keys() {
@@ -303,7 +361,9 @@ fn events(pool: &mut Pool<u32>) -> Vec<PoolEvent<u32>> {
 }
 
 fn connect(pool: &mut Pool<u32>, k: &PoolKey, id: u32, now: Instant) {
-    let Checkout::Connect(t) = pool.checkout(k, now) else { panic!("expected Connect") };
+    let Checkout::Connect(t) = pool.checkout(k, now) else {
+        panic!("expected Connect")
+    };
     pool.connected(t, id, now).expect("ticket");
 }
 
@@ -311,7 +371,10 @@ fn connect(pool: &mut Pool<u32>, k: &PoolKey, id: u32, now: Instant) {
 fn waiters_are_served_in_fifo_order_and_get_the_returned_connection() {
     let t0 = Instant::now();
     let k = key(0);
-    let mut pool = Pool::new(PoolConfig { limit: 1, ..PoolConfig::default() });
+    let mut pool = Pool::new(PoolConfig {
+        limit: 1,
+        ..PoolConfig::default()
+    });
     connect(&mut pool, &k, 1, t0);
     let waiters: Vec<WaiterId> = (0..3)
         .map(|_| match pool.checkout(&k, t0) {
@@ -323,16 +386,23 @@ fn waiters_are_served_in_fifo_order_and_get_the_returned_connection() {
         pool.checkin(1, true, None, t0).expect("held");
         assert_eq!(
             events(&mut pool),
-            vec![PoolEvent::WaiterReady { waiter: *w, checkout: Checkout::Reuse(1) }]
+            vec![PoolEvent::WaiterReady {
+                waiter: *w,
+                checkout: Checkout::Reuse(1)
+            }]
         );
     }
     // A new checkout may not overtake a queued waiter of its key.
     let late = pool.checkout(&k, t0);
     pool.checkin(1, false, None, t0).expect("held");
-    let Checkout::Wait(late) = late else { panic!("overtook") };
+    let Checkout::Wait(late) = late else {
+        panic!("overtook")
+    };
     let ev = events(&mut pool);
     assert_eq!(ev[0], PoolEvent::Close(1));
-    assert!(matches!(ev[1], PoolEvent::WaiterReady { waiter, checkout: Checkout::Connect(_) } if waiter == late));
+    assert!(
+        matches!(ev[1], PoolEvent::WaiterReady { waiter, checkout: Checkout::Connect(_) } if waiter == late)
+    );
 }
 
 #[test]
@@ -341,7 +411,8 @@ fn keep_alive_hint_shortens_idle_expiry_to_the_nanosecond() {
     let k = key(0);
     let mut pool = Pool::new(PoolConfig::default());
     connect(&mut pool, &k, 7, t0);
-    pool.checkin(7, true, Some(Duration::from_secs(5)), t0).expect("held");
+    pool.checkin(7, true, Some(Duration::from_secs(5)), t0)
+        .expect("held");
     assert_eq!(pool.poll_timeout(), Some(t0 + Duration::from_secs(5)));
     pool.handle_timeout(t0 + Duration::from_secs(5) - Duration::from_nanos(1));
     assert_eq!(events(&mut pool), vec![]);
@@ -350,7 +421,8 @@ fn keep_alive_hint_shortens_idle_expiry_to_the_nanosecond() {
     assert_eq!(events(&mut pool), vec![PoolEvent::CloseIdle(7)]);
     // A longer hint than the configured keep-alive does not lengthen it.
     connect(&mut pool, &k, 8, t0);
-    pool.checkin(8, true, Some(Duration::from_secs(60)), t0).expect("held");
+    pool.checkin(8, true, Some(Duration::from_secs(60)), t0)
+        .expect("held");
     assert_eq!(pool.poll_timeout(), Some(t0 + Duration::from_secs(15)));
     // An expired idle connection is never handed out, even before handle_timeout ran.
     let later = t0 + Duration::from_secs(15);
@@ -362,15 +434,24 @@ fn keep_alive_hint_shortens_idle_expiry_to_the_nanosecond() {
 fn queue_timeout_fires_at_its_deadline_and_frees_the_queue() {
     let t0 = Instant::now();
     let k = key(0);
-    let cfg = PoolConfig { limit: 1, queue_timeout: Some(Duration::from_millis(300)), ..PoolConfig::default() };
+    let cfg = PoolConfig {
+        limit: 1,
+        queue_timeout: Some(Duration::from_millis(300)),
+        ..PoolConfig::default()
+    };
     let mut pool = Pool::new(cfg);
     connect(&mut pool, &k, 1, t0);
-    let Checkout::Wait(w) = pool.checkout(&k, t0) else { panic!() };
+    let Checkout::Wait(w) = pool.checkout(&k, t0) else {
+        panic!()
+    };
     assert_eq!(pool.poll_timeout(), Some(t0 + Duration::from_millis(300)));
     pool.handle_timeout(t0 + Duration::from_millis(300) - Duration::from_nanos(1));
     assert_eq!(events(&mut pool), vec![]);
     pool.handle_timeout(t0 + Duration::from_millis(300));
-    assert_eq!(events(&mut pool), vec![PoolEvent::WaiterTimedOut { waiter: w }]);
+    assert_eq!(
+        events(&mut pool),
+        vec![PoolEvent::WaiterTimedOut { waiter: w }]
+    );
     assert_eq!(pool.waiting_count(), 0);
 }
 
@@ -378,16 +459,26 @@ fn queue_timeout_fires_at_its_deadline_and_frees_the_queue() {
 fn cancelled_waiter_gives_its_grant_to_the_next_one() {
     let t0 = Instant::now();
     let k = key(0);
-    let mut pool = Pool::new(PoolConfig { limit: 1, ..PoolConfig::default() });
+    let mut pool = Pool::new(PoolConfig {
+        limit: 1,
+        ..PoolConfig::default()
+    });
     connect(&mut pool, &k, 1, t0);
-    let Checkout::Wait(a) = pool.checkout(&k, t0) else { panic!() };
-    let Checkout::Wait(b) = pool.checkout(&k, t0) else { panic!() };
+    let Checkout::Wait(a) = pool.checkout(&k, t0) else {
+        panic!()
+    };
+    let Checkout::Wait(b) = pool.checkout(&k, t0) else {
+        panic!()
+    };
     pool.checkin(1, true, None, t0).expect("held");
     // `a` was served but gave up before its driver polled the event.
     assert!(pool.cancel_wait(a, t0));
     assert_eq!(
         events(&mut pool),
-        vec![PoolEvent::WaiterReady { waiter: b, checkout: Checkout::Reuse(1) }]
+        vec![PoolEvent::WaiterReady {
+            waiter: b,
+            checkout: Checkout::Reuse(1)
+        }]
     );
     assert!(!pool.cancel_wait(a, t0));
 }
@@ -395,7 +486,10 @@ fn cancelled_waiter_gives_its_grant_to_the_next_one() {
 #[test]
 fn total_limit_evicts_an_idle_connection_of_another_key() {
     let t0 = Instant::now();
-    let mut pool = Pool::new(PoolConfig { limit: 1, ..PoolConfig::default() });
+    let mut pool = Pool::new(PoolConfig {
+        limit: 1,
+        ..PoolConfig::default()
+    });
     connect(&mut pool, &key(0), 1, t0);
     pool.checkin(1, true, None, t0).expect("held");
     assert!(matches!(pool.checkout(&key(1), t0), Checkout::Connect(_)));
@@ -406,7 +500,10 @@ fn total_limit_evicts_an_idle_connection_of_another_key() {
 #[test]
 fn limit_per_host_queues_only_that_host() {
     let t0 = Instant::now();
-    let mut pool = Pool::new(PoolConfig { limit_per_host: 1, ..PoolConfig::default() });
+    let mut pool = Pool::new(PoolConfig {
+        limit_per_host: 1,
+        ..PoolConfig::default()
+    });
     connect(&mut pool, &key(0), 1, t0);
     assert!(matches!(pool.checkout(&key(0), t0), Checkout::Wait(_)));
     assert!(matches!(pool.checkout(&key(1), t0), Checkout::Connect(_)));
@@ -416,7 +513,10 @@ fn limit_per_host_queues_only_that_host() {
 fn force_close_and_release_never_keep_a_connection() {
     let t0 = Instant::now();
     let k = key(0);
-    let mut pool = Pool::new(PoolConfig { force_close: true, ..PoolConfig::default() });
+    let mut pool = Pool::new(PoolConfig {
+        force_close: true,
+        ..PoolConfig::default()
+    });
     connect(&mut pool, &k, 1, t0);
     pool.checkin(1, true, None, t0).expect("held");
     assert_eq!(events(&mut pool), vec![PoolEvent::Close(1)]);
@@ -424,7 +524,10 @@ fn force_close_and_release_never_keep_a_connection() {
     connect(&mut pool, &k, 2, t0);
     pool.release(2, t0).expect("held");
     assert_eq!(events(&mut pool), vec![PoolEvent::Close(2)]);
-    assert_eq!(pool.checkin(2, true, None, t0), Err(sansweb_core::client::PoolError::UnknownConnection));
+    assert_eq!(
+        pool.checkin(2, true, None, t0),
+        Err(sansweb_core::client::PoolError::UnknownConnection)
+    );
     assert_eq!(pool.open_count(), 0);
 }
 
@@ -443,6 +546,10 @@ fn retry_only_idempotent_requests_that_failed_on_a_reused_connection_before_any_
         (Method::GET, true, true, false),
     ];
     for (m, reused, seen, want) in table {
-        assert_eq!(should_retry(&m, reused, seen), want, "{m} reused={reused} seen={seen}");
+        assert_eq!(
+            should_retry(&m, reused, seen),
+            want,
+            "{m} reused={reused} seen={seen}"
+        );
     }
 }

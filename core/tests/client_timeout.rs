@@ -14,12 +14,28 @@ fn secs(s: u64) -> Duration {
 
 /// Asserts that exactly `kind` fires at `deadline` and nothing fires 1 ns before.
 fn fires_exactly(timers: &mut RequestTimers, deadline: Instant, kind: TimeoutKind) {
-    assert_eq!(timers.poll_timeout(), Some(deadline), "{kind:?}: next deadline");
-    assert_eq!(timers.handle_timeout(deadline - NS), None, "{kind:?} fired early");
+    assert_eq!(
+        timers.poll_timeout(),
+        Some(deadline),
+        "{kind:?}: next deadline"
+    );
+    assert_eq!(
+        timers.handle_timeout(deadline - NS),
+        None,
+        "{kind:?} fired early"
+    );
     assert_eq!(timers.handle_timeout(deadline), Some(kind));
     assert_eq!(timers.fired(), Some(kind));
-    assert_eq!(timers.poll_timeout(), None, "timers stay off after a timeout");
-    assert_eq!(timers.handle_timeout(deadline + secs(1000)), None, "fires once");
+    assert_eq!(
+        timers.poll_timeout(),
+        None,
+        "timers stay off after a timeout"
+    );
+    assert_eq!(
+        timers.handle_timeout(deadline + secs(1000)),
+        None,
+        "fires once"
+    );
 }
 
 #[test]
@@ -33,7 +49,13 @@ fn defaults_are_aiohttps() {
 #[test]
 fn total_fires_at_its_deadline() {
     let t0 = Instant::now();
-    let mut t = RequestTimers::new(ClientTimeout { total: Some(secs(5)), ..ClientTimeout::none() }, t0);
+    let mut t = RequestTimers::new(
+        ClientTimeout {
+            total: Some(secs(5)),
+            ..ClientTimeout::none()
+        },
+        t0,
+    );
     t.handle_connected(t0 + secs(1));
     t.handle_sent(t0 + secs(2));
     t.handle_bytes_received(t0 + secs(4));
@@ -43,7 +65,10 @@ fn total_fires_at_its_deadline() {
 #[test]
 fn connect_covers_queue_and_setup() {
     let t0 = Instant::now();
-    let cfg = ClientTimeout { connect: Some(secs(3)), ..ClientTimeout::none() };
+    let cfg = ClientTimeout {
+        connect: Some(secs(3)),
+        ..ClientTimeout::none()
+    };
     let mut t = RequestTimers::new(cfg, t0);
     t.handle_queued(t0);
     t.handle_connecting(t0 + secs(2));
@@ -57,10 +82,17 @@ fn connect_covers_queue_and_setup() {
 #[test]
 fn sock_connect_starts_when_connecting() {
     let t0 = Instant::now();
-    let cfg = ClientTimeout { sock_connect: Some(secs(2)), ..ClientTimeout::none() };
+    let cfg = ClientTimeout {
+        sock_connect: Some(secs(2)),
+        ..ClientTimeout::none()
+    };
     let mut t = RequestTimers::new(cfg, t0);
     t.handle_queued(t0);
-    assert_eq!(t.poll_timeout(), None, "queue wait is not sock_connect's business");
+    assert_eq!(
+        t.poll_timeout(),
+        None,
+        "queue wait is not sock_connect's business"
+    );
     t.handle_connecting(t0 + secs(10));
     fires_exactly(&mut t, t0 + secs(12), TimeoutKind::SockConnect);
 }
@@ -68,7 +100,10 @@ fn sock_connect_starts_when_connecting() {
 #[test]
 fn pool_queue_fires_while_queued_only() {
     let t0 = Instant::now();
-    let cfg = ClientTimeout { pool_queue: Some(secs(1)), ..ClientTimeout::none() };
+    let cfg = ClientTimeout {
+        pool_queue: Some(secs(1)),
+        ..ClientTimeout::none()
+    };
     let mut t = RequestTimers::new(cfg, t0);
     t.handle_queued(t0 + secs(1));
     fires_exactly(&mut t, t0 + secs(2), TimeoutKind::PoolQueue);
@@ -81,10 +116,17 @@ fn pool_queue_fires_while_queued_only() {
 #[test]
 fn sock_read_resets_on_every_byte() {
     let t0 = Instant::now();
-    let cfg = ClientTimeout { sock_read: Some(secs(2)), ..ClientTimeout::none() };
+    let cfg = ClientTimeout {
+        sock_read: Some(secs(2)),
+        ..ClientTimeout::none()
+    };
     let mut t = RequestTimers::new(cfg, t0);
     t.handle_connected(t0);
-    assert_eq!(t.poll_timeout(), None, "not armed before the request is sent");
+    assert_eq!(
+        t.poll_timeout(),
+        None,
+        "not armed before the request is sent"
+    );
     t.handle_sent(t0 + secs(1));
     let mut now = t0 + secs(1);
     for _ in 0..5 {
@@ -98,7 +140,10 @@ fn sock_read_resets_on_every_byte() {
 #[test]
 fn sock_read_is_off_while_reading_is_paused() {
     let t0 = Instant::now();
-    let cfg = ClientTimeout { sock_read: Some(secs(2)), ..ClientTimeout::none() };
+    let cfg = ClientTimeout {
+        sock_read: Some(secs(2)),
+        ..ClientTimeout::none()
+    };
     let mut t = RequestTimers::new(cfg, t0);
     t.handle_sent(t0);
     t.handle_read_paused();
@@ -111,7 +156,11 @@ fn sock_read_is_off_while_reading_is_paused() {
 #[test]
 fn narrowest_kind_is_reported_when_deadlines_coincide_and_finish_disarms() {
     let t0 = Instant::now();
-    let cfg = ClientTimeout { total: Some(secs(2)), sock_connect: Some(secs(2)), ..ClientTimeout::none() };
+    let cfg = ClientTimeout {
+        total: Some(secs(2)),
+        sock_connect: Some(secs(2)),
+        ..ClientTimeout::none()
+    };
     let mut t = RequestTimers::new(cfg, t0);
     t.handle_connecting(t0);
     fires_exactly(&mut t, t0 + secs(2), TimeoutKind::SockConnect);

@@ -59,8 +59,10 @@ const KNOWN_FAILURES: &[(&str, &str)] = &[
 
 fn run_case(case: &Value) -> Result<(), String> {
     let test = case["test"].as_str().ok_or("no test name")?;
-    let base = Url::parse(&format!("http://home.example.org:8888/cookie-parser?{test}"))
-        .map_err(|e| e.to_string())?;
+    let base = Url::parse(&format!(
+        "http://home.example.org:8888/cookie-parser?{test}"
+    ))
+    .map_err(|e| e.to_string())?;
     let mut jar = CookieJar::new();
     let received: Vec<&str> = case["received"]
         .as_array()
@@ -71,8 +73,10 @@ fn run_case(case: &Value) -> Result<(), String> {
     let _stored = jar.store_response_cookies(&base, &received, suite_now());
     let target = match case.get("sent-to").and_then(Value::as_str) {
         Some(to) => base.join(to).map_err(|e| e.to_string())?,
-        None => Url::parse(&format!("http://home.example.org:8888/cookie-parser-result?{test}"))
-            .map_err(|e| e.to_string())?,
+        None => Url::parse(&format!(
+            "http://home.example.org:8888/cookie-parser-result?{test}"
+        ))
+        .map_err(|e| e.to_string())?,
     };
     let got: Vec<(String, String)> = jar
         .filter_cookies(&target, suite_now())
@@ -93,7 +97,9 @@ fn run_case(case: &Value) -> Result<(), String> {
     if got == want {
         Ok(())
     } else {
-        Err(format!("received {received:?}: sent {got:?}, expected {want:?}"))
+        Err(format!(
+            "received {received:?}: sent {got:?}, expected {want:?}"
+        ))
     }
 }
 
@@ -119,8 +125,15 @@ fn http_state_parser_json() {
     }
     println!("http-state parser.json: {passed}/{} passed", cases.len());
     assert_eq!(cases.len(), 222, "vector file changed");
-    assert!(unexpected.is_empty(), "unexpected failures:\n{}", unexpected.join("\n"));
-    assert!(fixed.is_empty(), "now passing, remove from KNOWN_FAILURES: {fixed:?}");
+    assert!(
+        unexpected.is_empty(),
+        "unexpected failures:\n{}",
+        unexpected.join("\n")
+    );
+    assert!(
+        fixed.is_empty(),
+        "now passing, remove from KNOWN_FAILURES: {fixed:?}"
+    );
     assert_eq!(passed, cases.len() - KNOWN_FAILURES.len());
     assert!(passed >= 219, "reached 219 of 222; got {passed}");
 }

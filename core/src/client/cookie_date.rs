@@ -58,8 +58,7 @@ fn parse_time(tok: &[u8]) -> Option<(u32, u32, u32)> {
 }
 
 const MONTHS: [&[u8; 3]; 12] = [
-    b"jan", b"feb", b"mar", b"apr", b"may", b"jun", b"jul", b"aug", b"sep", b"oct", b"nov",
-    b"dec",
+    b"jan", b"feb", b"mar", b"apr", b"may", b"jun", b"jul", b"aug", b"sep", b"oct", b"nov", b"dec",
 ];
 
 /// `month = ( "jan" / ... / "dec" ) *OCTET`, case-insensitive.
@@ -142,8 +141,7 @@ impl CookieDate {
         } else if year <= 69 {
             year += 2000;
         }
-        if !(1..=31).contains(&day) || year < 1601 || hour > 23 || minute > 59 || second > 59
-        {
+        if !(1..=31).contains(&day) || year < 1601 || hour > 23 || minute > 59 || second > 59 {
             return None;
         }
         // The checks above make these narrowing conversions lossless.
@@ -223,9 +221,15 @@ mod tests {
                 "Sunday, 06-Nov-94 08:49:37 GMT",
                 Some("Sun, 06 Nov 1994 08:49:37 GMT"),
             ),
-            ("Sun Nov  6 08:49:37 1994", Some("Sun, 06 Nov 1994 08:49:37 GMT")),
+            (
+                "Sun Nov  6 08:49:37 1994",
+                Some("Sun, 06 Nov 1994 08:49:37 GMT"),
+            ),
             ("1 jan 1601 0:0:0", Some("Mon, 01 Jan 1601 00:00:00 GMT")),
-            ("29 Feb 2000 00:00:00", Some("Tue, 29 Feb 2000 00:00:00 GMT")),
+            (
+                "29 Feb 2000 00:00:00",
+                Some("Tue, 29 Feb 2000 00:00:00 GMT"),
+            ),
             ("29 Feb 2001 00:00:00", None),
             ("31 Dec 1600 23:59:59", None),
             ("01 Jan 2000 24:00:00", None),

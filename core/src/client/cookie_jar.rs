@@ -252,7 +252,12 @@ impl CookieJar {
     /// Stores every `Set-Cookie` value of a response from `url`, received at `now`.
     /// Cookies the rules refuse are ignored; returns how many were accepted (a deletion
     /// by a past expiry counts as accepted).
-    pub fn store_response_cookies<I, S>(&mut self, url: &Url, set_cookie_values: I, now: SystemTime) -> usize
+    pub fn store_response_cookies<I, S>(
+        &mut self,
+        url: &Url,
+        set_cookie_values: I,
+        now: SystemTime,
+    ) -> usize
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
@@ -264,7 +269,12 @@ impl CookieJar {
     }
 
     /// Stores one `Set-Cookie` value from `url`, or says why it was refused.
-    pub fn try_store(&mut self, url: &Url, set_cookie: &str, now: SystemTime) -> Result<(), CookieRejected> {
+    pub fn try_store(
+        &mut self,
+        url: &Url,
+        set_cookie: &str,
+        now: SystemTime,
+    ) -> Result<(), CookieRejected> {
         let (host, is_ip) = request_host(url).ok_or(CookieRejected::NoHost)?;
         if is_ip && !self.config.unsafe_ip_hosts {
             return Err(CookieRejected::IpHost);
@@ -390,8 +400,10 @@ impl CookieJar {
             return;
         }
         scoped.sort_unstable();
-        let doomed: std::collections::HashSet<u64> =
-            scoped[..scoped.len() - keep].iter().map(|(_, s)| *s).collect();
+        let doomed: std::collections::HashSet<u64> = scoped[..scoped.len() - keep]
+            .iter()
+            .map(|(_, s)| *s)
+            .collect();
         self.cookies.retain(|c| !doomed.contains(&c.seq));
     }
 
@@ -402,7 +414,11 @@ impl CookieJar {
         let Some((host, _)) = request_host(url) else {
             return Vec::new();
         };
-        let path = if url.path().starts_with('/') { url.path() } else { "/" };
+        let path = if url.path().starts_with('/') {
+            url.path()
+        } else {
+            "/"
+        };
         let secure = is_secure_scheme(url);
         let mut out: Vec<&StoredCookie> = self
             .cookies
@@ -482,8 +498,9 @@ impl CookieJar {
     pub(crate) fn insert_loaded(&mut self, mut cookie: StoredCookie, now: SystemTime) {
         cookie.seq = self.next_seq;
         self.next_seq += 1;
-        self.cookies
-            .retain(|c| !(c.name == cookie.name && c.domain == cookie.domain && c.path == cookie.path));
+        self.cookies.retain(|c| {
+            !(c.name == cookie.name && c.domain == cookie.domain && c.path == cookie.path)
+        });
         let d = cookie.domain.clone();
         self.cookies.push(cookie);
         self.evict(now, Some(&d));

@@ -71,7 +71,12 @@ fn fmt_time(t: SystemTime) -> String {
 fn parse_time(s: &str) -> Option<SystemTime> {
     let (sign, rest) = (s.as_bytes().first()?, s.get(1..)?);
     let (secs, nanos) = rest.split_once('.')?;
-    if nanos.len() != 9 || !secs.bytes().chain(nanos.bytes()).all(|b| b.is_ascii_digit()) {
+    if nanos.len() != 9
+        || !secs
+            .bytes()
+            .chain(nanos.bytes())
+            .all(|b| b.is_ascii_digit())
+    {
         return None;
     }
     let d = Duration::new(secs.parse().ok()?, nanos.parse().ok()?);
@@ -91,7 +96,9 @@ fn parse_bool(s: &str) -> Option<bool> {
 }
 
 fn parse_line(line: &str) -> Result<StoredCookie, &'static str> {
-    let rest = line.strip_prefix("cookie ").ok_or("does not start with `cookie `")?;
+    let rest = line
+        .strip_prefix("cookie ")
+        .ok_or("does not start with `cookie `")?;
     let (mut name, mut value, mut domain, mut path) = (None, None, None, None);
     let (mut host_only, mut secure, mut http_only) = (None, None, None);
     let (mut same_site, mut expires, mut created) = (None, None, None);
@@ -181,8 +188,10 @@ impl CookieJar {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let cookie =
-                parse_line(line).map_err(|reason| CookieLoadError::BadLine { line: i + 2, reason })?;
+            let cookie = parse_line(line).map_err(|reason| CookieLoadError::BadLine {
+                line: i + 2,
+                reason,
+            })?;
             parsed.push(cookie);
         }
         let mut added = 0;
@@ -209,7 +218,15 @@ mod tests {
         ] {
             assert_eq!(parse_time(&fmt_time(t)), Some(t));
         }
-        for bad in ["", "+", "+1", "+1.1", "1.000000000", "+a.000000000", "+1.0000000000"] {
+        for bad in [
+            "",
+            "+",
+            "+1",
+            "+1.1",
+            "1.000000000",
+            "+a.000000000",
+            "+1.0000000000",
+        ] {
             assert_eq!(parse_time(bad), None, "{bad:?}");
         }
     }
@@ -219,13 +236,20 @@ mod tests {
         let mut jar = CookieJar::new();
         let now = UNIX_EPOCH;
         assert_eq!(jar.load("", now), Err(CookieLoadError::BadHeader));
-        let no_host_only = format!("{HEADER}\ncookie name=a value=b domain=x.org path=/ created=+1.000000000\n");
+        let no_host_only =
+            format!("{HEADER}\ncookie name=a value=b domain=x.org path=/ created=+1.000000000\n");
         assert_eq!(
             jar.load(&no_host_only, now),
-            Err(CookieLoadError::BadLine { line: 2, reason: "missing host_only" })
+            Err(CookieLoadError::BadLine {
+                line: 2,
+                reason: "missing host_only"
+            })
         );
         let junk = format!("{HEADER}\nhello\n");
-        assert!(matches!(jar.load(&junk, now), Err(CookieLoadError::BadLine { line: 2, .. })));
+        assert!(matches!(
+            jar.load(&junk, now),
+            Err(CookieLoadError::BadLine { line: 2, .. })
+        ));
         assert!(jar.is_empty());
     }
 }

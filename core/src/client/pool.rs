@@ -253,7 +253,12 @@ impl<C: Copy + Eq + Hash + fmt::Debug> Pool<C> {
     }
 
     /// [`checkout`](Self::checkout) with options.
-    pub fn checkout_with(&mut self, key: &PoolKey, now: Instant, opts: CheckoutOptions) -> Checkout<C> {
+    pub fn checkout_with(
+        &mut self,
+        key: &PoolKey,
+        now: Instant,
+        opts: CheckoutOptions,
+    ) -> Checkout<C> {
         // FIFO: never overtake a queued waiter of the same key.
         if !self.waiters.iter().any(|w| w.key == *key) {
             if let Some(grant) = self.try_grant(key, opts.fresh, now) {
@@ -282,7 +287,9 @@ impl<C: Copy + Eq + Hash + fmt::Debug> Pool<C> {
     fn try_grant(&mut self, key: &PoolKey, fresh: bool, now: Instant) -> Option<Checkout<C>> {
         if !fresh {
             while let Some(id) = self.idle.get_mut(key).and_then(Vec::pop) {
-                let Some(entry) = self.conns.get_mut(&id) else { continue };
+                let Some(entry) = self.conns.get_mut(&id) else {
+                    continue;
+                };
                 if entry.idle_expires <= now {
                     // Expired but not yet reaped by handle_timeout: never hand it out.
                     self.forget(id);
@@ -333,7 +340,9 @@ impl<C: Copy + Eq + Hash + fmt::Debug> Pool<C> {
 
     /// Removes `id` from every table (idle list, counts).
     fn forget(&mut self, id: C) {
-        let Some(entry) = self.conns.remove(&id) else { return };
+        let Some(entry) = self.conns.remove(&id) else {
+            return;
+        };
         if let Some(list) = self.idle.get_mut(&entry.key) {
             list.retain(|c| *c != id);
             if list.is_empty() {
@@ -367,7 +376,8 @@ impl<C: Copy + Eq + Hash + fmt::Debug> Pool<C> {
                 Some(checkout) => {
                     let waiter = self.waiters[i].id;
                     self.waiters.remove(i);
-                    self.events.push_back(PoolEvent::WaiterReady { waiter, checkout });
+                    self.events
+                        .push_back(PoolEvent::WaiterReady { waiter, checkout });
                 }
                 None => {
                     blocked.push(key);
@@ -378,11 +388,19 @@ impl<C: Copy + Eq + Hash + fmt::Debug> Pool<C> {
     }
 
     /// The connection for `ticket` is open and in use by the ticket's holder.
-    pub fn connected(&mut self, ticket: ConnectTicket, id: C, now: Instant) -> Result<(), PoolError> {
+    pub fn connected(
+        &mut self,
+        ticket: ConnectTicket,
+        id: C,
+        now: Instant,
+    ) -> Result<(), PoolError> {
         if self.conns.contains_key(&id) {
             return Err(PoolError::DuplicateConnection);
         }
-        let key = self.tickets.remove(&ticket).ok_or(PoolError::UnknownTicket)?;
+        let key = self
+            .tickets
+            .remove(&ticket)
+            .ok_or(PoolError::UnknownTicket)?;
         self.conns.insert(
             id,
             ConnEntry {
@@ -397,7 +415,10 @@ impl<C: Copy + Eq + Hash + fmt::Debug> Pool<C> {
 
     /// Opening the connection for `ticket` failed (or was abandoned): the slot is freed.
     pub fn connect_failed(&mut self, ticket: ConnectTicket, now: Instant) -> Result<(), PoolError> {
-        let key = self.tickets.remove(&ticket).ok_or(PoolError::UnknownTicket)?;
+        let key = self
+            .tickets
+            .remove(&ticket)
+            .ok_or(PoolError::UnknownTicket)?;
         self.dec_open(&key);
         self.serve_waiters(now);
         Ok(())
@@ -413,11 +434,15 @@ impl<C: Copy + Eq + Hash + fmt::Debug> Pool<C> {
         keep_alive_hint: Option<Duration>,
         now: Instant,
     ) -> Result<(), PoolError> {
-        let entry = self.conns.get_mut(&id).ok_or(PoolError::UnknownConnection)?;
+        let entry = self
+            .conns
+            .get_mut(&id)
+            .ok_or(PoolError::UnknownConnection)?;
         if entry.state != ConnState::InUse {
             return Err(PoolError::NotInUse);
         }
-        let idle_for = keep_alive_hint.map_or(self.config.keep_alive, |h| h.min(self.config.keep_alive));
+        let idle_for =
+            keep_alive_hint.map_or(self.config.keep_alive, |h| h.min(self.config.keep_alive));
         // A keep-alive too large for the clock is clamped to a century: still "forever".
         let expires = now
             .checked_add(idle_for)
@@ -470,13 +495,18 @@ impl<C: Copy + Eq + Hash + fmt::Debug> Pool<C> {
             self.serve_waiters(now);
             return true;
         }
-        let Some(i) = self.events.iter().position(
-            |e| matches!(e, PoolEvent::WaiterReady { waiter: w, .. } if *w == waiter),
-        ) else {
+        let Some(i) = self
+            .events
+            .iter()
+            .position(|e| matches!(e, PoolEvent::WaiterReady { waiter: w, .. } if *w == waiter))
+        else {
             return false;
         };
         match self.events.remove(i) {
-            Some(PoolEvent::WaiterReady { checkout: Checkout::Reuse(id), .. }) => {
+            Some(PoolEvent::WaiterReady {
+                checkout: Checkout::Reuse(id),
+                ..
+            }) => {
                 if let Some(entry) = self.conns.get_mut(&id) {
                     // Back to idle with its original expiry: being granted and revoked
                     // must not extend its life.
@@ -485,7 +515,10 @@ impl<C: Copy + Eq + Hash + fmt::Debug> Pool<C> {
                     self.idle.entry(key).or_default().push(id);
                 }
             }
-            Some(PoolEvent::WaiterReady { checkout: Checkout::Connect(ticket), .. }) => {
+            Some(PoolEvent::WaiterReady {
+                checkout: Checkout::Connect(ticket),
+                ..
+            }) => {
                 if let Some(key) = self.tickets.remove(&ticket) {
                     self.dec_open(&key);
                 }
@@ -553,7 +586,10 @@ impl<C: Copy + Eq + Hash + fmt::Debug> Pool<C> {
     /// Connections checked out (in use), not counting ones being connected.
     #[must_use]
     pub fn in_use_count(&self) -> usize {
-        self.conns.values().filter(|e| e.state == ConnState::InUse).count()
+        self.conns
+            .values()
+            .filter(|e| e.state == ConnState::InUse)
+            .count()
     }
 
     /// Idle connections kept for reuse.
@@ -589,12 +625,16 @@ impl<C: Copy + Eq + Hash + fmt::Debug> Pool<C> {
     /// Whether `id` is checked out.
     #[must_use]
     pub fn is_in_use(&self, id: C) -> bool {
-        self.conns.get(&id).is_some_and(|e| e.state == ConnState::InUse)
+        self.conns
+            .get(&id)
+            .is_some_and(|e| e.state == ConnState::InUse)
     }
 
     /// Whether `id` is idle in the pool.
     #[must_use]
     pub fn is_idle(&self, id: C) -> bool {
-        self.conns.get(&id).is_some_and(|e| e.state == ConnState::Idle)
+        self.conns
+            .get(&id)
+            .is_some_and(|e| e.state == ConnState::Idle)
     }
 }

@@ -102,7 +102,7 @@ pub enum RedirectDecision {
     /// This response is the final one.
     Done,
     /// Send the next request.
-    Follow(FollowRedirect),
+    Follow(Box<FollowRedirect>),
 }
 
 /// Why a redirect was not followed.
@@ -178,7 +178,9 @@ const CREDENTIAL_HEADERS: [HeaderName; 4] = [
 ];
 
 fn same_origin(a: &Url, b: &Url) -> bool {
-    a.scheme() == b.scheme() && a.host_str() == b.host_str() && a.port_or_known_default() == b.port_or_known_default()
+    a.scheme() == b.scheme()
+        && a.host_str() == b.host_str()
+        && a.port_or_known_default() == b.port_or_known_default()
 }
 
 /// Follows one request through its redirects. See the [module docs](self).
@@ -228,7 +230,9 @@ impl Redirects {
             return Ok(RedirectDecision::Done);
         };
         if self.history.len() >= self.policy.max_redirects {
-            return Err(RedirectError::TooManyRedirects { max: self.policy.max_redirects });
+            return Err(RedirectError::TooManyRedirects {
+                max: self.policy.max_redirects,
+            });
         }
         let invalid = || RedirectError::InvalidLocation {
             location: String::from_utf8_lossy(location).into_owned(),
@@ -264,7 +268,9 @@ impl Redirects {
             return Err(RedirectError::BodyNotReplayable { status });
         }
         let credentials_stripped = !same_origin(&self.current.url, &target)
-            && CREDENTIAL_HEADERS.iter().any(|h| next.headers.contains_key(h));
+            && CREDENTIAL_HEADERS
+                .iter()
+                .any(|h| next.headers.contains_key(h));
         if !same_origin(&self.current.url, &target) {
             for h in &CREDENTIAL_HEADERS {
                 next.headers.remove(h);
@@ -277,10 +283,10 @@ impl Redirects {
             url: self.current.url.clone(),
         });
         self.current = next.clone();
-        Ok(RedirectDecision::Follow(FollowRedirect {
+        Ok(RedirectDecision::Follow(Box::new(FollowRedirect {
             request: next,
             credentials_stripped,
             downgraded,
-        }))
+        })))
     }
 }

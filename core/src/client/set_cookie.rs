@@ -84,7 +84,10 @@ fn trim_wsp(s: &str) -> &str {
 pub fn parse_set_cookie(header: &str, now: SystemTime) -> Option<ParsedSetCookie> {
     // A control character (other than HTAB) can smuggle a second header or truncate a
     // value differently in different parsers: drop the whole cookie (RFC 6265bis §5.6).
-    if header.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+    if header
+        .bytes()
+        .any(|b| (b < 0x20 && b != b'\t') || b == 0x7f)
+    {
         return None;
     }
     let (pair, attributes) = match header.find(';') {

@@ -218,7 +218,9 @@ impl RequestTimers {
         if self.fired.is_some() {
             return None;
         }
-        let kind = ORDER.into_iter().find(|k| self.table.get(slot(*k)).is_some_and(|d| d <= now))?;
+        let kind = ORDER
+            .into_iter()
+            .find(|k| self.table.get(slot(*k)).is_some_and(|d| d <= now))?;
         self.fired = Some(kind);
         self.table.clear_all();
         Some(kind)

@@ -39,7 +39,11 @@ pub fn set_cookie(data: &[u8]) {
                 current = Some(parsed);
             }
         } else if let Some(u) = line.strip_prefix('?') {
-            let target = if u.is_empty() { current.clone() } else { Url::parse(u).ok() };
+            let target = if u.is_empty() {
+                current.clone()
+            } else {
+                Url::parse(u).ok()
+            };
             if let Some(t) = target {
                 let header = jar.cookie_header_for(&t, now);
                 let cookies = jar.filter_cookies(&t, now);
@@ -48,7 +52,9 @@ pub fn set_cookie(data: &[u8]) {
             }
         } else if let Some(secs) = line.strip_prefix('+') {
             let secs: u64 = secs.trim().parse().unwrap_or(1);
-            now = now.checked_add(Duration::from_secs(secs % 1_000_000_000)).unwrap_or(now);
+            now = now
+                .checked_add(Duration::from_secs(secs % 1_000_000_000))
+                .unwrap_or(now);
         } else if let Some(u) = &current {
             let _accepted = jar.store_response_cookies(u, [line], now);
             let _date = CookieDate::parse(line).map(|d| d.to_system_time());
