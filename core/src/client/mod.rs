@@ -6,7 +6,7 @@
 
 pub mod cookie_date;
 pub mod cookie_jar;
-mod cookie_persist;
+pub mod cookie_persist;
 pub mod set_cookie;
 
 pub use cookie_date::CookieDate;
