@@ -8,6 +8,7 @@
 use super::error::ErrorKind;
 use super::framing::FieldFacts;
 use super::head::{trim_ows, RequestHead, ResponseHead};
+use super::scan::classify_refused_head;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, Version};
 use std::mem::MaybeUninit;
@@ -116,10 +117,12 @@ pub(crate) fn parse_request(
     match status {
         Ok(httparse::Status::Complete(_)) => {}
         Ok(httparse::Status::Partial) => return Err(ErrorKind::InvalidHead),
-        Err(httparse::Error::Version) => {
-            return Err(classify_version(request_version_token(&head)))
+        Err(e) => {
+            return Err(classify_refused_head(&head, true).unwrap_or(match e {
+                httparse::Error::Version => classify_version(request_version_token(&head)),
+                e => map_httparse(e, true),
+            }))
         }
-        Err(e) => return Err(map_httparse(e, true)),
     }
     let method = req.method.ok_or(ErrorKind::InvalidMethod)?;
     if RTSP_ONLY_METHODS.contains(&method)
@@ -262,11 +265,15 @@ pub(crate) fn parse_response(
     match httparse_config().parse_response_with_uninit_headers(&mut res, &head, storage) {
         Ok(httparse::Status::Complete(_)) => {}
         Ok(httparse::Status::Partial) => return Err(ErrorKind::InvalidHead),
-        Err(httparse::Error::Version) => {
-            let line_end = memchr::memchr(b' ', &head).unwrap_or(0);
-            return Err(classify_version(&head[..line_end]));
+        Err(e) => {
+            return Err(classify_refused_head(&head, false).unwrap_or(match e {
+                httparse::Error::Version => {
+                    let line_end = memchr::memchr(b' ', &head).unwrap_or(0);
+                    classify_version(&head[..line_end])
+                }
+                e => map_httparse(e, false),
+            }))
         }
-        Err(e) => return Err(map_httparse(e, false)),
     }
     let code = res.code.ok_or(ErrorKind::InvalidStatus)?;
     let status = StatusCode::from_u16(code).map_err(|_| ErrorKind::InvalidStatus)?;

@@ -265,6 +265,25 @@ fn check_start_line(line: &[u8], request: bool, complete: bool) -> Result<(), Er
     }
 }
 
+/// When httparse refuses a complete head, names the fault the way the early checks
+/// would have, so a head refused whole and one refused piece by piece give the same
+/// error. `None` when the early checks find nothing (httparse's verdict stands).
+pub(crate) fn classify_refused_head(head: &[u8], request: bool) -> Option<ErrorKind> {
+    let mut early = EarlyChecks::default();
+    let mut lines = head
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    if let Err(kind) = check_start_line(lines.next()?, request, true) {
+        return Some(kind);
+    }
+    for line in lines.take_while(|l| !l.is_empty()) {
+        if let Err(kind) = check_field_line(line, &mut early) {
+            return Some(kind);
+        }
+    }
+    None
+}
+
 /// Checks one complete field line and the framing fields that must not repeat.
 fn check_field_line(line: &[u8], early: &mut EarlyChecks) -> Result<(), ErrorKind> {
     let colon = memchr::memchr(b':', line).ok_or(ErrorKind::InvalidHeaderName)?;
