@@ -6,3 +6,6 @@
 #![deny(missing_docs)]
 
 pub use sansweb_core as core;
+
+#[allow(dead_code)] // used by the client and server layers as they land
+mod driver;

@@ -1,0 +1,184 @@
+//! The one drive loop's moving parts, shared by every client and server connection on
+//! every runtime.
+//!
+//! # Theory of operation
+//!
+//! A connection task owns a core state machine (`Conn<Server>`, `Conn<Client>`, later a
+//! WebSocket) and a [`Transport`]. It loops:
+//!
+//! ```text
+//!   ┌────────► poll_read:  socket ──bytes──► core.handle_input(now, ..)  (EOF ► handle_eof)
+//!   │          drain core.poll_event()  ──► application
+//!   │          poll_write: core.poll_transmit() ──► one vectored write per batch
+//!   └──sleep── until: readable | writable | app command | core.poll_timeout()
+//! ```
+//!
+//! The transport never parses and the core never waits. Reads go through one scratch
+//! buffer per thread, so an idle connection holds no read buffer of its own (the core
+//! allocates only when bytes arrive). Writes are gathered: everything the core made ready
+//! since the last write leaves in one `write_vectored` call.
+
+use bytes::{Buf, Bytes};
+use futures_io::{AsyncRead, AsyncWrite};
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+/// `ready!` that returns errors and `Pending` from the enclosing poll function.
+macro_rules! ready_or_return {
+    ($e:expr) => {
+        match $e {
+            Poll::Ready(Ok(n)) => n,
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+            Poll::Pending => return Poll::Pending,
+        }
+    };
+}
+
+/// Size of the per-thread read scratch buffer.
+const SCRATCH: usize = 64 * 1024;
+/// Most slices handed to one vectored write.
+const MAX_IOVECS: usize = 64;
+
+thread_local! {
+    static SCRATCH_BUF: RefCell<Box<[u8]>> = RefCell::new(vec![0; SCRATCH].into_boxed_slice());
+}
+
+/// Something that consumes bytes read from the transport (a protocol core).
+pub(crate) trait Sink {
+    /// Bytes arrived.
+    fn input(&mut self, now: Instant, bytes: &[u8]);
+    /// The peer closed its sending side.
+    fn eof(&mut self, now: Instant);
+    /// The next bytes to write, in order.
+    fn transmit(&mut self) -> Option<Bytes>;
+}
+
+impl<R: sansweb_core::h1::Role> Sink for sansweb_core::h1::Conn<R> {
+    fn input(&mut self, now: Instant, bytes: &[u8]) {
+        self.handle_input(now, bytes);
+    }
+    fn eof(&mut self, now: Instant) {
+        self.handle_eof(now);
+    }
+    fn transmit(&mut self) -> Option<Bytes> {
+        self.poll_transmit()
+    }
+}
+
+/// A byte stream plus the bytes waiting to be written to it.
+pub(crate) struct Transport<S> {
+    stream: S,
+    pending: VecDeque<Bytes>,
+    read_closed: bool,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Transport<S> {
+    pub(crate) fn new(stream: S) -> Self {
+        Self {
+            stream,
+            pending: VecDeque::new(),
+            read_closed: false,
+        }
+    }
+
+    /// Whether the peer closed its side.
+    pub(crate) fn read_closed(&self) -> bool {
+        self.read_closed
+    }
+
+    /// Reads once and feeds the bytes (or the EOF) to `sink`.
+    pub(crate) fn poll_read_into(
+        &mut self,
+        cx: &mut Context<'_>,
+        sink: &mut impl Sink,
+        now: impl FnOnce() -> Instant,
+    ) -> Poll<io::Result<usize>> {
+        if self.read_closed {
+            return Poll::Ready(Ok(0));
+        }
+        SCRATCH_BUF.with(|scratch| {
+            let mut scratch = scratch.borrow_mut();
+            match Pin::new(&mut self.stream).poll_read(cx, &mut scratch[..]) {
+                Poll::Ready(Ok(0)) => {
+                    self.read_closed = true;
+                    sink.eof(now());
+                    Poll::Ready(Ok(0))
+                }
+                Poll::Ready(Ok(n)) => {
+                    sink.input(now(), &scratch[..n]);
+                    Poll::Ready(Ok(n))
+                }
+                Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+                Poll::Pending => Poll::Pending,
+            }
+        })
+    }
+
+    /// Takes everything `sink` has to send and writes it, gathered. `Ready(Ok)` once all
+    /// of it is written and flushed.
+    pub(crate) fn poll_write_from(
+        &mut self,
+        cx: &mut Context<'_>,
+        sink: &mut impl Sink,
+    ) -> Poll<io::Result<()>> {
+        while let Some(bytes) = sink.transmit() {
+            if !bytes.is_empty() {
+                self.pending.push_back(bytes);
+            }
+        }
+        while !self.pending.is_empty() {
+            let written = if self.pending.len() == 1 {
+                ready_or_return!(Pin::new(&mut self.stream).poll_write(cx, &self.pending[0]))
+            } else {
+                let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
+                let count = self.pending.len().min(MAX_IOVECS);
+                for (slot, bytes) in slices.iter_mut().zip(&self.pending) {
+                    *slot = IoSlice::new(bytes);
+                }
+                ready_or_return!(
+                    Pin::new(&mut self.stream).poll_write_vectored(cx, &slices[..count])
+                )
+            };
+            if written == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            self.consume(written);
+        }
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    /// Whether bytes are still waiting to be written.
+    pub(crate) fn has_pending_writes(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    fn consume(&mut self, mut written: usize) {
+        while written > 0 {
+            let Some(front) = self.pending.front_mut() else {
+                return;
+            };
+            if front.len() <= written {
+                written -= front.len();
+                self.pending.pop_front();
+            } else {
+                front.advance(written);
+                written = 0;
+            }
+        }
+    }
+
+    /// Closes the write side.
+    pub(crate) fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_close(cx)
+    }
+
+    /// Gives the stream back (after an upgrade), with any bytes still to write.
+    pub(crate) fn into_parts(self) -> (S, VecDeque<Bytes>) {
+        (self.stream, self.pending)
+    }
+}
+
