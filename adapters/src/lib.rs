@@ -6,3 +6,13 @@
 #![deny(missing_docs)]
 
 pub use sansweb_core as core;
+
+pub mod rt;
+
+#[cfg(any(
+    feature = "runtime-tokio",
+    feature = "runtime-smol",
+    feature = "runtime-async-std"
+))]
+pub use rt::DefaultRuntime;
+pub use rt::{Runtime, Task};
