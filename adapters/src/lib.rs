@@ -7,5 +7,15 @@
 
 pub use sansweb_core as core;
 
+pub mod rt;
+
+#[cfg(any(
+    feature = "runtime-tokio",
+    feature = "runtime-smol",
+    feature = "runtime-async-std"
+))]
+pub use rt::DefaultRuntime;
+pub use rt::{Runtime, Task};
+
 #[allow(dead_code)] // used by the client and server layers as they land
 mod driver;

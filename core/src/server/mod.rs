@@ -1,1 +1,3 @@
 //! Server logic: router matching and connection policy.
+
+pub mod router;
