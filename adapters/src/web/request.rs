@@ -1,0 +1,234 @@
+//! Requests as handlers see them, with the body delivered as the handler reads it.
+
+use super::app::AppRef;
+use super::response::HttpError;
+use bytes::{Bytes, BytesMut};
+use http::{header, HeaderMap, Method, Uri, Version};
+use sansweb_core::server::router::Params;
+use std::collections::VecDeque;
+use std::future::poll_fn;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::task::{Poll, Waker};
+
+/// The request body as it arrives: filled by the connection task, drained by the
+/// handler. The connection reads more of the body only while the handler is reading and
+/// less than [`BODY_WINDOW`] bytes wait here, so an unread upload never fills memory.
+#[derive(Debug, Default)]
+pub(crate) struct BodyShared {
+    pub chunks: VecDeque<Bytes>,
+    pub buffered: usize,
+    pub ended: bool,
+    pub error: Option<String>,
+    pub trailers: Option<HeaderMap>,
+    /// The handler asked for the body (what sends `100 Continue`).
+    pub wanted: bool,
+    pub waker: Option<Waker>,
+}
+
+/// Bytes of request body held between the socket and the handler.
+pub(crate) const BODY_WINDOW: usize = 64 * 1024;
+
+pub(crate) type BodyHandle = Arc<Mutex<BodyShared>>;
+
+/// An HTTP request (aiohttp's `web.Request`).
+pub struct Request {
+    pub(crate) method: Method,
+    pub(crate) uri: Uri,
+    pub(crate) version: Version,
+    pub(crate) headers: HeaderMap,
+    pub(crate) match_info: Params,
+    pub(crate) remote: Option<SocketAddr>,
+    pub(crate) app: AppRef,
+    pub(crate) body: BodyHandle,
+    pub(crate) client_max_size: usize,
+    /// The path a sub-application sees (its prefix removed), if any.
+    pub(crate) rel_path: Option<String>,
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "<Request {} {}>", self.method, self.uri)
+    }
+}
+
+impl Request {
+    /// The method.
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+
+    /// The request target as received.
+    pub fn uri(&self) -> &Uri {
+        &self.uri
+    }
+
+    /// The path, percent-encoded as sent.
+    pub fn path(&self) -> &str {
+        self.uri.path()
+    }
+
+    /// The raw query string (after `?`), if any.
+    pub fn query_string(&self) -> &str {
+        self.uri.query().unwrap_or("")
+    }
+
+    /// The query parameters, decoded, in order, repeated names kept (aiohttp's
+    /// `request.query` multidict).
+    pub fn query(&self) -> Vec<(String, String)> {
+        form_urlencoded::parse(self.query_string().as_bytes())
+            .into_owned()
+            .collect()
+    }
+
+    /// The first value of query parameter `name`.
+    pub fn query_get(&self, name: &str) -> Option<String> {
+        form_urlencoded::parse(self.query_string().as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    }
+
+    /// `HTTP/1.0` or `HTTP/1.1`.
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// The headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The value of header `name` as text, if present and visible ASCII.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The `Host` header.
+    pub fn host(&self) -> Option<&str> {
+        self.header("host").or_else(|| self.uri.host())
+    }
+
+    /// Path parameters of the matched route (aiohttp's `request.match_info`).
+    pub fn match_info(&self) -> &Params {
+        &self.match_info
+    }
+
+    /// Path parameter `name`.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.match_info.get(name)
+    }
+
+    /// The peer's address.
+    pub fn remote(&self) -> Option<SocketAddr> {
+        self.remote
+    }
+
+    /// The application (state, `url_for`).
+    pub fn app(&self) -> &AppRef {
+        &self.app
+    }
+
+    /// Cookies the client sent (name → value), parsed from every `Cookie` header.
+    pub fn cookies(&self) -> Vec<(String, String)> {
+        self.headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|line| line.split(';'))
+            .filter_map(|pair| {
+                let (name, value) = pair.trim().split_once('=')?;
+                Some((name.trim().to_owned(), value.trim().trim_matches('"').to_owned()))
+            })
+            .collect()
+    }
+
+    /// Cookie `name`.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies().into_iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+
+    /// The declared body length, if any.
+    pub fn content_length(&self) -> Option<u64> {
+        self.header("content-length").and_then(|v| v.parse().ok())
+    }
+
+    /// The media type of the body (without parameters), lower-cased.
+    pub fn content_type(&self) -> String {
+        self.header("content-type")
+            .unwrap_or("application/octet-stream")
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase()
+    }
+
+    /// The next piece of the body, `None` at its end. Streams any size in bounded
+    /// memory (aiohttp's `request.content`).
+    pub async fn chunk(&self) -> Result<Option<Bytes>, HttpError> {
+        poll_fn(|cx| {
+            let mut body = self.body.lock().unwrap_or_else(|e| e.into_inner());
+            body.wanted = true;
+            if let Some(chunk) = body.chunks.pop_front() {
+                body.buffered -= chunk.len();
+                return Poll::Ready(Ok(Some(chunk)));
+            }
+            if let Some(error) = &body.error {
+                return Poll::Ready(Err(HttpError::bad_request(error.clone())));
+            }
+            if body.ended {
+                return Poll::Ready(Ok(None));
+            }
+            body.waker = Some(cx.waker().clone());
+            Poll::Pending
+        })
+        .await
+    }
+
+    /// The whole body, refused with 413 past the application's `client_max_size`
+    /// (aiohttp's `request.read()`).
+    pub async fn read(&self) -> Result<Bytes, HttpError> {
+        let limit = self.client_max_size;
+        if let Some(len) = self.content_length() {
+            if len > limit as u64 {
+                return Err(HttpError::payload_too_large(limit, len));
+            }
+        }
+        let mut all = BytesMut::new();
+        while let Some(chunk) = self.chunk().await? {
+            if all.len() + chunk.len() > limit {
+                return Err(HttpError::payload_too_large(limit, (all.len() + chunk.len()) as u64));
+            }
+            if all.is_empty() && chunk.len() == self.content_length().unwrap_or(0) as usize {
+                // The common case: one chunk is the whole body, no copy.
+                return Ok(chunk);
+            }
+            all.extend_from_slice(&chunk);
+        }
+        Ok(all.freeze())
+    }
+
+    /// The body as text (UTF-8; invalid sequences are a 400).
+    pub async fn text(&self) -> Result<String, HttpError> {
+        let bytes = self.read().await?;
+        String::from_utf8(bytes.to_vec()).map_err(|_| HttpError::bad_request("body is not valid UTF-8"))
+    }
+
+    /// The body as JSON.
+    pub async fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, HttpError> {
+        let bytes = self.read().await?;
+        serde_json::from_slice(&bytes).map_err(|e| HttpError::bad_request(format!("invalid JSON body: {e}")))
+    }
+
+    /// A urlencoded form body, decoded, in order (aiohttp's `request.post()` for
+    /// `application/x-www-form-urlencoded`).
+    pub async fn post(&self) -> Result<Vec<(String, String)>, HttpError> {
+        let bytes = self.read().await?;
+        Ok(form_urlencoded::parse(&bytes).into_owned().collect())
+    }
+
+    /// Trailer fields of a chunked body, once the body was read to its end.
+    pub fn trailers(&self) -> Option<HeaderMap> {
+        self.body.lock().ok().and_then(|b| b.trailers.clone())
+    }
+}
