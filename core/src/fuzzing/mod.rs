@@ -2,3 +2,4 @@
 //! and the normal test suite replays the committed corpus through the same functions.
 //! Invariant for every function: any input either parses or gives a protocol error;
 //! never a panic, never unbounded memory.
+pub mod ws;

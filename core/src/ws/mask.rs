@@ -1,10 +1,11 @@
 //! Masking (RFC 6455 §5.3): XOR the payload with a 4-byte key repeated.
 //!
-//! Done word-at-a-time: the key is widened to a `u128` (16 bytes = four key repetitions,
-//! so every 16-byte chunk starts at key phase 0) and XORed with 16-byte chunks taken by
-//! `chunks_exact_mut`; four such words per 64-byte block give the compiler room to use
-//! full vector registers. Only the < 16-byte tail is done per byte. No `unsafe`: the
-//! array conversions of fixed-size chunks compile to plain unaligned loads and stores.
+//! Done word-at-a-time: the key is widened to a `u64` (two key repetitions, so every
+//! 8-byte word starts at key phase 0) and XORed with 8-byte words taken by
+//! `chunks_exact_mut`. This simple loop is what LLVM vectorizes best: on x86-64 it becomes
+//! two 16-byte SSE2 `pxor`s per iteration (checked with objdump; a `u128` version was
+//! lowered to two scalar 64-bit XORs instead). Only the < 8-byte tail is done per byte.
+//! No `unsafe`: the fixed-size copies compile to plain unaligned loads and stores.
 
 /// XORs `buf` with `key`, starting at key phase 0 (the start of a payload).
 #[inline]
@@ -16,33 +17,18 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4]) {
 /// be unmasked in pieces as it arrives.
 pub fn apply_mask_at(buf: &mut [u8], key: [u8; 4], offset: usize) {
     let k = rotate(key, offset);
-    let k128 = u128::from_ne_bytes([
-        k[0], k[1], k[2], k[3], k[0], k[1], k[2], k[3], k[0], k[1], k[2], k[3], k[0], k[1], k[2],
-        k[3],
-    ]);
-    let mut blocks = buf.chunks_exact_mut(64);
-    for block in &mut blocks {
-        for word in block.chunks_exact_mut(16) {
-            xor_word(word, k128);
-        }
-    }
-    let rest = blocks.into_remainder();
-    let mut words = rest.chunks_exact_mut(16);
+    let k64 = u64::from_ne_bytes([k[0], k[1], k[2], k[3], k[0], k[1], k[2], k[3]]);
+    let mut words = buf.chunks_exact_mut(8);
     for word in &mut words {
-        xor_word(word, k128);
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(word);
+        let v = u64::from_ne_bytes(bytes) ^ k64;
+        word.copy_from_slice(&v.to_ne_bytes());
     }
-    // 64 and 16 are multiples of 4, so the tail starts at phase 0 of the rotated key.
+    // 8 is a multiple of 4, so the tail starts at phase 0 of the rotated key.
     for (i, b) in words.into_remainder().iter_mut().enumerate() {
         *b ^= k[i & 3];
     }
-}
-
-#[inline(always)]
-fn xor_word(word: &mut [u8], k: u128) {
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(word);
-    let v = u128::from_ne_bytes(bytes) ^ k;
-    word.copy_from_slice(&v.to_ne_bytes());
 }
 
 #[inline]
