@@ -17,7 +17,8 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4]) {
 /// be unmasked in pieces as it arrives.
 pub fn apply_mask_at(buf: &mut [u8], key: [u8; 4], offset: usize) {
     let k = rotate(key, offset);
-    let k64 = u64::from_ne_bytes([k[0], k[1], k[2], k[3], k[0], k[1], k[2], k[3]]);
+    // Two copies of the key side by side, in memory order whatever the endianness.
+    let k64 = u64::from(u32::from_ne_bytes(k)) * 0x1_0000_0001;
     let mut words = buf.chunks_exact_mut(8);
     for word in &mut words {
         let mut bytes = [0u8; 8];
