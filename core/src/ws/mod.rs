@@ -39,6 +39,7 @@ pub mod frame;
 pub mod handshake;
 pub mod mask;
 mod message;
+mod negotiation;
 pub mod utf8;
 
 pub use close::{CloseCode, CloseFrame};
