@@ -37,7 +37,7 @@
 use std::collections::VecDeque;
 use std::time::Instant;
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 
 use super::close::{CloseCode, CloseFrame, MAX_CONTROL_PAYLOAD};
 use super::config::Config;
@@ -438,7 +438,7 @@ impl WebSocket {
                                 return self.fail(e);
                             }
                         }
-                        let _ = self.rbuf.split_to(n);
+                        self.rbuf.advance(n);
                         h
                     }
                 },
@@ -450,23 +450,34 @@ impl WebSocket {
                 self.pending_header = Some(header);
                 break;
             }
-            let mut payload = self.rbuf.split_to(len);
             if let Some(k) = header.mask {
-                apply_mask(&mut payload, k);
+                apply_mask(&mut self.rbuf[..len], k);
             }
-            self.on_frame(now, &header, payload);
+            // The payload is the first `len` bytes of `rbuf`, unmasked in place; whoever
+            // handles it takes it out (zero-copy for binary, one copy into a String).
+            self.on_frame(now, &header, len);
             if self.peer_closed || self.state == State::Failed {
                 break;
             }
         }
     }
 
-    fn on_frame(&mut self, now: Instant, h: &FrameHeader, payload: BytesMut) {
+    fn on_frame(&mut self, now: Instant, h: &FrameHeader, len: usize) {
         if let (Some(hb), State::Open) = (self.config.heartbeat, self.state) {
             // Anything from the peer proves it alive.
             self.timers.set(T_PING, now + hb.interval);
             self.timers.clear(T_PONG);
         }
+        if !h.opcode.is_control() {
+            match self.assembler.push(h, &mut self.rbuf, len) {
+                Ok(None) => {}
+                Ok(Some(Message::Text(s))) => self.events.push_back(Event::Text(s)),
+                Ok(Some(Message::Binary(b))) => self.events.push_back(Event::Binary(b)),
+                Err(e) => self.fail(e),
+            }
+            return;
+        }
+        let payload = self.rbuf.split_to(len);
         match h.opcode {
             OpCode::Ping => {
                 if self.config.autoping && self.state == State::Open {
@@ -479,14 +490,8 @@ impl WebSocket {
                 Err(e) => self.fail(e),
                 Ok(frame) => self.on_close(now, frame),
             },
-            OpCode::Text | OpCode::Binary | OpCode::Continuation => {
-                match self.assembler.push(h, payload) {
-                    Ok(None) => {}
-                    Ok(Some(Message::Text(s))) => self.events.push_back(Event::Text(s)),
-                    Ok(Some(Message::Binary(b))) => self.events.push_back(Event::Binary(b)),
-                    Err(e) => self.fail(e),
-                }
-            }
+            // Data frames were handled above.
+            OpCode::Text | OpCode::Binary | OpCode::Continuation => {}
         }
     }
 

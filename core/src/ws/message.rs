@@ -14,7 +14,7 @@
 //! push the message past `max_message_size` fails before its payload is buffered; the
 //! inflated size is capped again while inflating.
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 
 use super::deflate::{InflateError, Inflater};
 use super::error::ProtocolError;
@@ -76,22 +76,38 @@ impl Assembler {
         Ok(())
     }
 
-    /// Adds a data frame (header already checked, payload unmasked).
+    /// Adds a data frame (header already checked) whose unmasked payload is the first
+    /// `len` bytes of `buf`; those bytes are consumed.
     pub(crate) fn push(
         &mut self,
         h: &FrameHeader,
-        payload: BytesMut,
+        buf: &mut BytesMut,
+        len: usize,
     ) -> Result<Option<Message>, ProtocolError> {
         if self.partial.is_none() && h.fin && !h.rsv1 {
-            // Whole uncompressed message in one frame: hand the buffer over, no copy.
+            // Whole uncompressed message in one frame: binary is handed over without a
+            // copy; text is validated in place and copied once into its String.
             return Ok(Some(match h.opcode {
-                OpCode::Text => Message::Text(
-                    String::from_utf8(Vec::from(payload))
-                        .map_err(|_| ProtocolError::InvalidUtf8)?,
-                ),
-                _ => Message::Binary(payload.freeze()),
+                OpCode::Text => {
+                    let text = std::str::from_utf8(&buf[..len])
+                        .map(str::to_owned)
+                        .map_err(|_| ProtocolError::InvalidUtf8);
+                    buf.advance(len);
+                    Message::Text(text?)
+                }
+                _ => Message::Binary(buf.split_to(len).freeze()),
             }));
         }
+        let r = self.push_partial(h, &buf[..len]);
+        buf.advance(len);
+        r
+    }
+
+    fn push_partial(
+        &mut self,
+        h: &FrameHeader,
+        payload: &[u8],
+    ) -> Result<Option<Message>, ProtocolError> {
         let limit = self.max_message_size;
         let p = self.partial.get_or_insert_with(|| Partial {
             text: h.opcode == OpCode::Text,
@@ -108,7 +124,7 @@ impl Assembler {
                 .as_mut()
                 .ok_or(ProtocolError::ReservedBitsSet(4))?;
             inflater
-                .inflate(&payload, &mut p.buf, limit)
+                .inflate(payload, &mut p.buf, limit)
                 .map_err(|e| inflate_error(e, limit))?;
             if h.fin {
                 inflater
@@ -116,7 +132,7 @@ impl Assembler {
                     .map_err(|e| inflate_error(e, limit))?;
             }
         } else {
-            p.buf.extend_from_slice(&payload);
+            p.buf.extend_from_slice(payload);
         }
         if p.text {
             p.utf8
