@@ -4,3 +4,4 @@
 //! never a panic, never unbounded memory.
 pub mod cookie;
 pub mod router;
+pub mod ws;

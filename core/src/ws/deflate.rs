@@ -1,0 +1,261 @@
+//! permessage-deflate (RFC 7692): negotiation and the per-message codec.
+//!
+//! **Negotiation** lives in its own file and is re-exported here: [`DeflateConfig`]
+//! holds one side's wishes (it makes and answers offers); [`DeflateParams`] is the
+//! agreement the connection runs with.
+//!
+//! **Window bits.** flate2 is built here with its default pure-Rust backend
+//! (miniz_oxide), which can *inflate* any window size (a smaller window is a subset of
+//! 32 KiB) but can only *deflate* with a 15-bit window; `window_bits` needs flate2's
+//! zlib feature. So we never promise a smaller window for our own compressor: a server
+//! declines an offer carrying `server_max_window_bits` < 15 (the client may have sent a
+//! fallback offer), and a client never offers `client_max_window_bits` (so a server
+//! cannot ask it for a smaller window). Asking the *peer* for a smaller window is fine.
+//!
+//! **Codec.** A message is compressed with a sync flush and its trailing
+//! `00 00 ff ff` removed; the receiver appends it back after the last frame. The
+//! receiver inflates each frame as it arrives, in bounded steps, into a buffer capped at
+//! the message limit: a compression bomb stops at `limit + 1` bytes of output with
+//! [`InflateError::TooLarge`], never allocating more.
+
+use std::fmt;
+
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
+
+pub use super::negotiation::{
+    parse_extensions, DeflateConfig, DeflateParams, ExtensionOffer, NegotiationError,
+    COMPRESSOR_WINDOW_BITS, PERMESSAGE_DEFLATE,
+};
+
+const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
+/// Output grows by at most this much per inflate step (or doubles, whichever is less).
+const INFLATE_STEP: usize = 64 * 1024;
+
+/// Why inflating a message failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InflateError {
+    /// The output would exceed the limit.
+    TooLarge,
+    /// The input is not raw deflate data.
+    Invalid,
+}
+
+/// Our side's compressor.
+pub(crate) struct Deflater {
+    c: Compress,
+    reset_each_message: bool,
+}
+
+impl fmt::Debug for Deflater {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Deflater")
+            .field("reset_each_message", &self.reset_each_message)
+            .finish()
+    }
+}
+
+impl Deflater {
+    pub(crate) fn new(level: u32, no_context_takeover: bool) -> Self {
+        Deflater {
+            c: Compress::new(Compression::new(level.min(9)), false),
+            reset_each_message: no_context_takeover,
+        }
+    }
+
+    /// Appends the compressed form of `data` to `out`, sync-flushed. On the message's
+    /// last piece the `00 00 ff ff` tail is removed (RFC 7692 §7.2.1); earlier pieces keep
+    /// theirs, which the receiver reads as empty stored blocks.
+    pub(crate) fn compress(&mut self, data: &[u8], last: bool, out: &mut Vec<u8>) {
+        out.reserve(data.len() / 2 + 64);
+        let mut input = data;
+        loop {
+            let before = self.c.total_in();
+            // An in-memory sink cannot fail; an error would only mean a flate2 bug, and
+            // then we simply stop with what was produced.
+            if self
+                .c
+                .compress_vec(input, out, FlushCompress::Sync)
+                .is_err()
+            {
+                break;
+            }
+            let used = (self.c.total_in() - before) as usize;
+            input = &input[used.min(input.len())..];
+            // The flush is complete once all input is taken and output space remains.
+            if input.is_empty() && out.len() < out.capacity() {
+                break;
+            }
+            out.reserve(out.capacity().max(64));
+        }
+        if last {
+            if out.ends_with(&TAIL) {
+                out.truncate(out.len() - TAIL.len());
+            }
+            if self.reset_each_message {
+                self.c.reset();
+            }
+        }
+    }
+}
+
+/// The peer's decompressor.
+pub(crate) struct Inflater {
+    d: Decompress,
+    reset_each_message: bool,
+}
+
+impl fmt::Debug for Inflater {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Inflater")
+            .field("reset_each_message", &self.reset_each_message)
+            .finish()
+    }
+}
+
+impl Inflater {
+    pub(crate) fn new(no_context_takeover: bool) -> Self {
+        Inflater {
+            d: Decompress::new(false),
+            reset_each_message: no_context_takeover,
+        }
+    }
+
+    /// Inflates `input` (a frame's payload) onto `out`, which may not grow past `cap`.
+    pub(crate) fn inflate(
+        &mut self,
+        mut input: &[u8],
+        out: &mut Vec<u8>,
+        cap: usize,
+    ) -> Result<(), InflateError> {
+        loop {
+            if out.len() == out.capacity() {
+                // Grow by doubling (amortised O(n) copying), by at most one step, and
+                // never past cap + 1: one byte over the cap proves the message too big.
+                let room = (cap + 1).saturating_sub(out.len());
+                if room == 0 {
+                    return Err(InflateError::TooLarge);
+                }
+                out.reserve_exact(out.len().clamp(1024, INFLATE_STEP).min(room));
+            }
+            let (in0, out0) = (self.d.total_in(), self.d.total_out());
+            let status = self
+                .d
+                .decompress_vec(input, out, FlushDecompress::Sync)
+                .map_err(|_| InflateError::Invalid)?;
+            let used = (self.d.total_in() - in0) as usize;
+            let produced = self.d.total_out() - out0;
+            input = &input[used.min(input.len())..];
+            if out.len() > cap {
+                return Err(InflateError::TooLarge);
+            }
+            if status == Status::StreamEnd {
+                // A final (BFINAL) block ended the stream; what follows starts afresh.
+                self.d.reset(false);
+                if input.is_empty() {
+                    return Ok(());
+                }
+                continue;
+            }
+            let output_full = out.len() == out.capacity();
+            if input.is_empty() && !output_full {
+                return Ok(());
+            }
+            if used == 0 && produced == 0 && !output_full {
+                // No progress with input left and room to write: the data is broken.
+                return Err(InflateError::Invalid);
+            }
+        }
+    }
+
+    /// Ends a message: inflates the implied `00 00 ff ff` tail.
+    pub(crate) fn finish_message(
+        &mut self,
+        out: &mut Vec<u8>,
+        cap: usize,
+    ) -> Result<(), InflateError> {
+        let r = self.inflate(&TAIL, out, cap);
+        if self.reset_each_message {
+            self.d.reset(false);
+        }
+        r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc7692_hello_example() {
+        // RFC 7692 §7.2.3.1: "Hello" compressed.
+        let mut inf = Inflater::new(false);
+        let mut out = Vec::new();
+        inf.inflate(&[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00], &mut out, 100)
+            .unwrap();
+        inf.finish_message(&mut out, 100).unwrap();
+        assert_eq!(out, b"Hello");
+        // §7.2.3.2: the second "Hello" with context takeover.
+        let mut out = Vec::new();
+        inf.inflate(&[0xf2, 0x00, 0x11, 0x00, 0x00], &mut out, 100)
+            .unwrap();
+        inf.finish_message(&mut out, 100).unwrap();
+        assert_eq!(out, b"Hello");
+        // §7.2.3.4: a BFINAL block followed by nothing.
+        let mut inf = Inflater::new(false);
+        let mut out = Vec::new();
+        inf.inflate(
+            &[0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00],
+            &mut out,
+            100,
+        )
+        .unwrap();
+        assert_eq!(out, b"Hello");
+    }
+
+    #[test]
+    fn round_trip_with_and_without_context_takeover() {
+        for nct in [false, true] {
+            let mut def = Deflater::new(6, nct);
+            let mut inf = Inflater::new(nct);
+            for i in 0..5 {
+                let msg = format!("message number {i} message number {i} message");
+                let mut wire = Vec::new();
+                def.compress(msg.as_bytes(), true, &mut wire);
+                let mut out = Vec::new();
+                inf.inflate(&wire, &mut out, 1 << 20).unwrap();
+                inf.finish_message(&mut out, 1 << 20).unwrap();
+                assert_eq!(out, msg.as_bytes());
+            }
+        }
+    }
+
+    #[test]
+    fn bomb_is_capped() {
+        let zeros = vec![0u8; 8 << 20];
+        let mut def = Deflater::new(9, false);
+        let mut wire = Vec::new();
+        def.compress(&zeros, true, &mut wire);
+        assert!(wire.len() < 20_000, "{}", wire.len());
+        let mut inf = Inflater::new(false);
+        let mut out = Vec::new();
+        assert_eq!(
+            inf.inflate(&wire, &mut out, 1 << 20),
+            Err(InflateError::TooLarge)
+        );
+        assert!(
+            out.capacity() <= (1 << 20) + 1,
+            "capacity {}",
+            out.capacity()
+        );
+    }
+
+    #[test]
+    fn garbage_is_invalid() {
+        let mut inf = Inflater::new(false);
+        let mut out = Vec::new();
+        assert_eq!(
+            inf.inflate(&[0xff, 0xff, 0xff, 0xff], &mut out, 100),
+            Err(InflateError::Invalid)
+        );
+    }
+}
