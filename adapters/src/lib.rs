@@ -17,5 +17,6 @@ pub mod rt;
 pub use rt::DefaultRuntime;
 pub use rt::{Runtime, Task};
 
-#[allow(dead_code)] // used by the client and server layers as they land
+#[allow(dead_code)] // parts used by the client layer as it lands
 mod driver;
+pub mod web;

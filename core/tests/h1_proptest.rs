@@ -29,7 +29,14 @@ fn field_value() -> impl Strategy<Value = String> {
 fn reserved(name: &str) -> bool {
     matches!(
         name,
-        "host" | "content-length" | "transfer-encoding" | "connection" | "upgrade" | "expect" | "te" | "trailer"
+        "host"
+            | "content-length"
+            | "transfer-encoding"
+            | "connection"
+            | "upgrade"
+            | "expect"
+            | "te"
+            | "trailer"
     )
 }
 
@@ -55,7 +62,10 @@ fn message() -> impl Strategy<Value = Message> {
 fn header_map(pairs: &[(String, String)]) -> HeaderMap {
     let mut map = HeaderMap::new();
     for (n, v) in pairs {
-        map.append(HeaderName::from_bytes(n.as_bytes()).unwrap(), HeaderValue::from_str(v).unwrap());
+        map.append(
+            HeaderName::from_bytes(n.as_bytes()).unwrap(),
+            HeaderValue::from_str(v).unwrap(),
+        );
     }
     map
 }
@@ -67,7 +77,10 @@ fn body_len(m: &Message) -> usize {
 /// Sends `m` with `send` helpers: framing headers, body pieces, end with trailers.
 fn framing_headers(m: &Message, headers: &mut HeaderMap) {
     if m.chunked {
-        headers.insert(header::TRANSFER_ENCODING, HeaderValue::from_static("chunked"));
+        headers.insert(
+            header::TRANSFER_ENCODING,
+            HeaderValue::from_static("chunked"),
+        );
     } else {
         headers.insert(header::CONTENT_LENGTH, body_len(m).into());
     }
@@ -87,12 +100,18 @@ fn collect<H: std::fmt::Debug>(events: &mut Vec<String>, body: &mut Vec<u8>, eve
     }
 }
 
-fn check_request(method: Method, path: String, m: Message, splits: Vec<usize>) -> Result<(), TestCaseError> {
+fn check_request(
+    method: Method,
+    path: String,
+    m: Message,
+    splits: Vec<usize>,
+) -> Result<(), TestCaseError> {
     let now = Instant::now();
     let mut client = Conn::<Client>::new(Config::client(), now);
     let mut head = RequestHead::new(method.clone(), path.parse().unwrap());
     head.headers = header_map(&m.headers);
-    head.headers.insert(header::HOST, HeaderValue::from_static("example.com"));
+    head.headers
+        .insert(header::HOST, HeaderValue::from_static("example.com"));
     framing_headers(&m, &mut head.headers);
     let sent_headers = head.headers.clone();
     client.send_request(now, head).unwrap();
@@ -100,8 +119,12 @@ fn check_request(method: Method, path: String, m: Message, splits: Vec<usize>) -
         client.send_data(now, Bytes::from(piece.clone())).unwrap();
     }
     let trailers = header_map(&m.trailers);
-    client.send_end(now, (!trailers.is_empty()).then(|| trailers.clone())).unwrap();
-    let wire: Vec<u8> = std::iter::from_fn(|| client.poll_transmit()).flatten().collect();
+    client
+        .send_end(now, (!trailers.is_empty()).then(|| trailers.clone()))
+        .unwrap();
+    let wire: Vec<u8> = std::iter::from_fn(|| client.poll_transmit())
+        .flatten()
+        .collect();
 
     let run = |cuts: &[usize]| {
         let mut server = Conn::<Server>::new(Config::server(), now);
@@ -135,7 +158,10 @@ fn check_request(method: Method, path: String, m: Message, splits: Vec<usize>) -
     prop_assert_eq!(&got.headers, &sent_headers);
     let body: Vec<u8> = m.body.concat();
     let expected_data = if body.is_empty() { 0 } else { 1 };
-    prop_assert_eq!(whole.iter().filter(|e| e.starts_with("Data(")).count(), expected_data);
+    prop_assert_eq!(
+        whole.iter().filter(|e| e.starts_with("Data(")).count(),
+        expected_data
+    );
     if !body.is_empty() {
         prop_assert_eq!(&whole[1], &format!("Data({body:?})"));
     }
@@ -162,13 +188,18 @@ fn check_response(status: u16, m: Message, splits: Vec<usize>) -> Result<(), Tes
         server.send_data(now, Bytes::from(piece.clone())).unwrap();
     }
     let trailers = header_map(&m.trailers);
-    server.send_end(now, (!trailers.is_empty()).then(|| trailers.clone())).unwrap();
-    let wire: Vec<u8> = std::iter::from_fn(|| server.poll_transmit()).flatten().collect();
+    server
+        .send_end(now, (!trailers.is_empty()).then(|| trailers.clone()))
+        .unwrap();
+    let wire: Vec<u8> = std::iter::from_fn(|| server.poll_transmit())
+        .flatten()
+        .collect();
 
     let run = |cuts: &[usize]| {
         let mut client = Conn::<Client>::new(Config::client(), now);
         let mut req = RequestHead::new(Method::GET, "/".parse().unwrap());
-        req.headers.insert(header::HOST, HeaderValue::from_static("h"));
+        req.headers
+            .insert(header::HOST, HeaderValue::from_static("h"));
         client.send_request(now, req).unwrap();
         client.send_end(now, None).unwrap();
         while client.poll_transmit().is_some() {}
@@ -199,7 +230,10 @@ fn check_response(status: u16, m: Message, splits: Vec<usize>) -> Result<(), Tes
     if !body.is_empty() {
         prop_assert_eq!(&whole[1], &format!("Data({body:?})"));
     }
-    prop_assert!(reusable, "a complete keep-alive response leaves the connection reusable");
+    prop_assert!(
+        reusable,
+        "a complete keep-alive response leaves the connection reusable"
+    );
     let (split, _, _) = run(&splits);
     prop_assert_eq!(split, whole);
     Ok(())

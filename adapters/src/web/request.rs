@@ -137,14 +137,20 @@ impl Request {
             .flat_map(|line| line.split(';'))
             .filter_map(|pair| {
                 let (name, value) = pair.trim().split_once('=')?;
-                Some((name.trim().to_owned(), value.trim().trim_matches('"').to_owned()))
+                Some((
+                    name.trim().to_owned(),
+                    value.trim().trim_matches('"').to_owned(),
+                ))
             })
             .collect()
     }
 
     /// Cookie `name`.
     pub fn cookie(&self, name: &str) -> Option<String> {
-        self.cookies().into_iter().find(|(n, _)| n == name).map(|(_, v)| v)
+        self.cookies()
+            .into_iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v)
     }
 
     /// The declared body length, if any.
@@ -197,7 +203,10 @@ impl Request {
         let mut all = BytesMut::new();
         while let Some(chunk) = self.chunk().await? {
             if all.len() + chunk.len() > limit {
-                return Err(HttpError::payload_too_large(limit, (all.len() + chunk.len()) as u64));
+                return Err(HttpError::payload_too_large(
+                    limit,
+                    (all.len() + chunk.len()) as u64,
+                ));
             }
             if all.is_empty() && chunk.len() == self.content_length().unwrap_or(0) as usize {
                 // The common case: one chunk is the whole body, no copy.
@@ -211,13 +220,15 @@ impl Request {
     /// The body as text (UTF-8; invalid sequences are a 400).
     pub async fn text(&self) -> Result<String, HttpError> {
         let bytes = self.read().await?;
-        String::from_utf8(bytes.to_vec()).map_err(|_| HttpError::bad_request("body is not valid UTF-8"))
+        String::from_utf8(bytes.to_vec())
+            .map_err(|_| HttpError::bad_request("body is not valid UTF-8"))
     }
 
     /// The body as JSON.
     pub async fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, HttpError> {
         let bytes = self.read().await?;
-        serde_json::from_slice(&bytes).map_err(|e| HttpError::bad_request(format!("invalid JSON body: {e}")))
+        serde_json::from_slice(&bytes)
+            .map_err(|e| HttpError::bad_request(format!("invalid JSON body: {e}")))
     }
 
     /// A urlencoded form body, decoded, in order (aiohttp's `request.post()` for
@@ -225,6 +236,25 @@ impl Request {
     pub async fn post(&self) -> Result<Vec<(String, String)>, HttpError> {
         let bytes = self.read().await?;
         Ok(form_urlencoded::parse(&bytes).into_owned().collect())
+    }
+
+    /// The same request without its body (for hooks that run after the handler).
+    pub(crate) fn head_only(&self) -> Request {
+        Request {
+            method: self.method.clone(),
+            uri: self.uri.clone(),
+            version: self.version,
+            headers: self.headers.clone(),
+            match_info: self.match_info.clone(),
+            remote: self.remote,
+            app: self.app.clone(),
+            body: Arc::new(Mutex::new(BodyShared {
+                ended: true,
+                ..BodyShared::default()
+            })),
+            client_max_size: self.client_max_size,
+            rel_path: self.rel_path.clone(),
+        }
     }
 
     /// Trailer fields of a chunked body, once the body was read to its end.

@@ -8,8 +8,7 @@ use std::pin::Pin;
 
 /// A stream of body chunks; an error ends the response early (the connection closes,
 /// so the client sees a truncated body, never a silently complete one).
-pub type BodyStream =
-    Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static>>;
+pub type BodyStream = Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static>>;
 
 /// A response body.
 pub enum Body {
@@ -37,12 +36,23 @@ impl fmt::Debug for Body {
 /// assert_eq!(r.status(), http::StatusCode::OK);
 /// assert_eq!(r.headers()["content-type"], "text/plain; charset=utf-8");
 /// ```
-#[derive(Debug)]
 pub struct Response {
     pub(crate) status: StatusCode,
     pub(crate) reason: Option<Bytes>,
     pub(crate) headers: HeaderMap,
     pub(crate) body: Body,
+    pub(crate) on_upgrade: Option<super::upgrade::OnUpgrade>,
+}
+
+impl fmt::Debug for Response {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Response")
+            .field("status", &self.status)
+            .field("headers", &self.headers)
+            .field("body", &self.body)
+            .field("upgrade", &self.on_upgrade.is_some())
+            .finish()
+    }
 }
 
 impl Default for Response {
@@ -59,7 +69,21 @@ impl Response {
             reason: None,
             headers: HeaderMap::new(),
             body: Body::Full(Bytes::new()),
+            on_upgrade: None,
         }
+    }
+
+    /// `101 Switching Protocols` with `headers`; once it is sent, `on_upgrade` gets the
+    /// connection (how WebSocket handlers take over).
+    pub fn switching_protocols<F, Fut>(headers: HeaderMap, on_upgrade: F) -> Self
+    where
+        F: FnOnce(super::upgrade::Upgraded) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let mut r = Self::new(StatusCode::SWITCHING_PROTOCOLS);
+        r.headers = headers;
+        r.on_upgrade = Some(Box::new(move |up| Box::pin(on_upgrade(up))));
+        r
     }
 
     /// `text/plain; charset=utf-8`.
@@ -94,7 +118,9 @@ impl Response {
     }
 
     /// A streamed body (aiohttp's `StreamResponse` with its writes as a stream).
-    pub fn stream(stream: impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static) -> Self {
+    pub fn stream(
+        stream: impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
+    ) -> Self {
         Self {
             body: Body::Stream(Box::pin(stream)),
             ..Self::new(StatusCode::OK)
@@ -214,7 +240,11 @@ impl HttpError {
     pub fn new(status: StatusCode) -> Self {
         Self {
             status,
-            text: format!("{}: {}", status.as_u16(), status.canonical_reason().unwrap_or("")),
+            text: format!(
+                "{}: {}",
+                status.as_u16(),
+                status.canonical_reason().unwrap_or("")
+            ),
             headers: HeaderMap::new(),
         }
     }
@@ -239,7 +269,11 @@ impl HttpError {
     /// 405 with the `Allow` header.
     pub fn method_not_allowed(allow: &[http::Method]) -> Self {
         let mut e = Self::new(StatusCode::METHOD_NOT_ALLOWED);
-        let list = allow.iter().map(http::Method::as_str).collect::<Vec<_>>().join(", ");
+        let list = allow
+            .iter()
+            .map(http::Method::as_str)
+            .collect::<Vec<_>>()
+            .join(", ");
         if let Ok(v) = HeaderValue::from_str(&list) {
             e.headers.insert(header::ALLOW, v);
         }

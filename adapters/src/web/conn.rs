@@ -1,0 +1,428 @@
+//! Serving one connection: the drive loop for `Conn<Server>` plus the handler of the
+//! request in flight, polled together in one task.
+//!
+//! # Theory of operation
+//!
+//! ```text
+//!  ┌─► core events ─► Head: build Request, start handler (middlewares → route)
+//!  │                  Data/End: into the request's body window (only while the handler
+//!  │                            reads and the window has room: back-pressure, 100-continue)
+//!  │   handler ready ─► response head (+ full body) into the core; a streamed body is
+//!  │                    pulled one chunk per flushed write (back-pressure)
+//!  │   transport: gathered write of everything ready, then read if the core wants input
+//!  └── timer at core.poll_timeout() ─► core.handle_timeout
+//! ```
+//!
+//! Everything runs in the connection's own task, so a request costs no task spawn and
+//! no channel. Pipelined requests are answered in order because the core hands out the
+//! next head only once the current response is complete; every response made ready
+//! before the task yields leaves in one write. A handler that panics becomes a 500 and
+//! the connection carries on; a malformed request gets the core's 4xx and the
+//! connection closes, touching no other connection.
+
+use super::app::{AppInner, AppRef, BoxFuture};
+use super::request::{BodyHandle, BodyShared, Request, BODY_WINDOW};
+use super::response::{Body, BodyStream, HttpError, IntoResponse, Response};
+use super::server::ServerShared;
+use super::upgrade::{DynRuntime, OnUpgrade, Upgraded};
+use crate::driver::Transport;
+use crate::rt::{Runtime, Stream, Timer};
+use bytes::Bytes;
+use http::{header, HeaderValue};
+use sansweb_core::h1::{Conn, Event, RequestHead, ResponseHead, Server};
+use std::cell::RefCell;
+use std::future::{poll_fn, Future};
+use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Instant, SystemTime};
+
+/// A handler future that turns a panic into an error instead of unwinding the task.
+struct CatchUnwind(BoxFuture<Response>);
+
+impl Future for CatchUnwind {
+    type Output = Result<Response, ()>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match std::panic::catch_unwind(AssertUnwindSafe(|| self.0.as_mut().poll(cx))) {
+            Ok(poll) => poll.map(Ok),
+            Err(_) => Poll::Ready(Err(())),
+        }
+    }
+}
+
+/// The request being answered.
+struct Exchange {
+    body: BodyHandle,
+    body_done: bool,
+    handler: Option<CatchUnwind>,
+    /// A request's head (without body) kept for `on_response_prepare` and the log.
+    info: Option<Request>,
+    method: http::Method,
+    path: String,
+    started: Instant,
+    streaming: Option<BodyStream>,
+    status: u16,
+    sent_bytes: u64,
+}
+
+enum Outcome {
+    Done,
+    Upgrade(OnUpgrade),
+}
+
+struct Connection<R: Runtime, S> {
+    rt: R,
+    conn: Conn<Server>,
+    transport: Transport<S>,
+    timer: Timer<R>,
+    shared: Arc<ServerShared>,
+    app: Arc<AppInner>,
+    remote: Option<SocketAddr>,
+    exchange: Option<Exchange>,
+    upgrade: Option<OnUpgrade>,
+    upgraded: bool,
+    /// A streamed body failed: close once what was written so far is flushed.
+    aborted: bool,
+    id: u64,
+}
+
+/// Serves `stream` until the connection closes (or is upgraded and handed over).
+pub(crate) async fn serve_connection<R: Runtime, S: Stream>(
+    rt: R,
+    stream: S,
+    shared: Arc<ServerShared>,
+    remote: Option<SocketAddr>,
+) {
+    let now = rt.now();
+    let timer = rt.sleep_until(now);
+    let mut connection = Connection {
+        conn: Conn::new(shared.h1_config.clone(), now),
+        transport: Transport::new(stream),
+        timer,
+        app: shared.app.clone(),
+        id: shared.register_connection(),
+        shared,
+        remote,
+        exchange: None,
+        upgrade: None,
+        upgraded: false,
+        aborted: false,
+        rt,
+    };
+    let outcome = poll_fn(|cx| connection.poll(cx)).await;
+    connection.shared.unregister_connection(connection.id);
+    if let Outcome::Upgrade(on_upgrade) = outcome {
+        let Connection {
+            conn,
+            transport,
+            rt,
+            ..
+        } = connection;
+        let upgraded = conn.into_upgraded();
+        let (stream, _pending) = transport.into_parts();
+        on_upgrade(Upgraded {
+            stream: Box::new(stream),
+            read_buf: upgraded.read_buf,
+            runtime: DynRuntime::new(rt),
+        })
+        .await;
+    }
+}
+
+impl<R: Runtime, S: Stream> Connection<R, S> {
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Outcome> {
+        loop {
+            let mut progress = self.drain_events();
+            progress |= self.poll_handler(cx);
+            progress |= self.poll_streaming_body(cx);
+            match self.transport.poll_write_from(cx, &mut self.conn) {
+                Poll::Ready(Err(_)) => return Poll::Ready(Outcome::Done),
+                Poll::Ready(Ok(())) | Poll::Pending => {}
+            }
+            let flushed = !self.transport.has_pending_writes();
+            if self.upgraded && flushed {
+                if let Some(on_upgrade) = self.upgrade.take() {
+                    return Poll::Ready(Outcome::Upgrade(on_upgrade));
+                }
+                return Poll::Ready(Outcome::Done);
+            }
+            if (self.conn.is_closed() || self.aborted) && flushed {
+                let _ = self.transport.poll_close(cx);
+                return Poll::Ready(Outcome::Done);
+            }
+            if self.shared.is_shutting_down() && self.exchange.is_none() && flushed {
+                // Graceful shutdown: idle connections close; busy ones finish first.
+                let _ = self.transport.poll_close(cx);
+                return Poll::Ready(Outcome::Done);
+            }
+            if self.conn.wants_read() && !self.transport.read_closed() {
+                let rt = &self.rt;
+                match self
+                    .transport
+                    .poll_read_into(cx, &mut self.conn, || rt.now())
+                {
+                    Poll::Ready(Ok(_)) => progress = true,
+                    Poll::Ready(Err(_)) => return Poll::Ready(Outcome::Done),
+                    Poll::Pending => {}
+                }
+            }
+            if let Some(deadline) = self.conn.poll_timeout() {
+                if self.timer.deadline() != deadline {
+                    self.timer.reset(deadline);
+                }
+                if Pin::new(&mut self.timer).poll(cx).is_ready() {
+                    self.conn.handle_timeout(self.rt.now());
+                    progress = true;
+                }
+            }
+            if !progress {
+                self.shared.park(self.id, cx.waker());
+                return Poll::Pending;
+            }
+        }
+    }
+
+    /// Takes events from the core while someone wants them.
+    fn drain_events(&mut self) -> bool {
+        let mut progress = false;
+        loop {
+            if let Some(ex) = &self.exchange {
+                if ex.body_done {
+                    break;
+                }
+                let body = ex.body.lock().unwrap_or_else(|e| e.into_inner());
+                if !body.wanted || body.buffered >= BODY_WINDOW {
+                    break;
+                }
+            }
+            let Some(event) = self.conn.poll_event() else {
+                break;
+            };
+            progress = true;
+            match event {
+                Event::Head(head) => self.start_request(head),
+                Event::Data(data) => self.with_body(|b| {
+                    b.buffered += data.len();
+                    b.chunks.push_back(data);
+                }),
+                Event::Trailers(trailers) => self.with_body(|b| b.trailers = Some(trailers)),
+                Event::End => {
+                    self.with_body(|b| b.ended = true);
+                    if let Some(ex) = &mut self.exchange {
+                        ex.body_done = true;
+                    }
+                }
+                Event::Error(error) => {
+                    tracing::debug!(target: "sansweb::server", "connection from {:?}: {error}", self.remote);
+                    let message = error.to_string();
+                    self.with_body(|b| b.error = Some(message));
+                    if let Some(ex) = &mut self.exchange {
+                        ex.body_done = true;
+                    }
+                }
+                Event::Upgrade => self.upgraded = true,
+                _ => {}
+            }
+        }
+        progress
+    }
+
+    fn with_body(&mut self, f: impl FnOnce(&mut BodyShared)) {
+        if let Some(ex) = &self.exchange {
+            let mut body = ex.body.lock().unwrap_or_else(|e| e.into_inner());
+            f(&mut body);
+            if let Some(waker) = body.waker.take() {
+                waker.wake();
+            }
+        }
+    }
+
+    fn start_request(&mut self, head: RequestHead) {
+        let body: BodyHandle = Arc::new(Mutex::new(BodyShared::default()));
+        let path = head.uri.path().to_owned();
+        let request = Request {
+            method: head.method,
+            uri: head.uri,
+            version: head.version,
+            headers: head.headers,
+            match_info: Default::default(),
+            remote: self.remote,
+            app: AppRef(self.app.clone()),
+            body: body.clone(),
+            client_max_size: self.app.settings.client_max_size,
+            rel_path: None,
+        };
+        let info = (!self.app.on_response_prepare.is_empty()).then(|| request.head_only());
+        let method = request.method.clone();
+        let handler = self.app.dispatch(request, &path);
+        self.exchange = Some(Exchange {
+            body,
+            body_done: false,
+            handler: Some(CatchUnwind(handler)),
+            info,
+            method,
+            path,
+            started: self.rt.now(),
+            streaming: None,
+            status: 0,
+            sent_bytes: 0,
+        });
+    }
+
+    fn poll_handler(&mut self, cx: &mut Context<'_>) -> bool {
+        let Some(ex) = &mut self.exchange else {
+            return false;
+        };
+        let Some(handler) = &mut ex.handler else {
+            return false;
+        };
+        let response = match Pin::new(handler).poll(cx) {
+            Poll::Pending => return false,
+            Poll::Ready(Ok(response)) => response,
+            Poll::Ready(Err(())) => {
+                tracing::error!(target: "sansweb::server", "handler for {} {} panicked", ex.method, ex.path);
+                HttpError::new(http::StatusCode::INTERNAL_SERVER_ERROR).into_response()
+            }
+        };
+        ex.handler = None;
+        self.start_response(response);
+        true
+    }
+
+    fn start_response(&mut self, mut response: Response) {
+        let Some(ex) = &mut self.exchange else { return };
+        if let Some(info) = &ex.info {
+            for hook in &self.app.on_response_prepare {
+                hook(info, &mut response);
+            }
+        }
+        if !response.headers.contains_key(header::DATE) {
+            response.headers.insert(header::DATE, http_date_now());
+        }
+        let now = self.rt.now();
+        let mut head = ResponseHead::new(response.status);
+        head.reason = response.reason.take();
+        head.headers = std::mem::take(&mut response.headers);
+        ex.status = head.status.as_u16();
+        if let Some(on_upgrade) = response.on_upgrade.take() {
+            match self.conn.send_response(now, head) {
+                Ok(()) => self.upgrade = Some(on_upgrade),
+                Err(e) => {
+                    tracing::error!(target: "sansweb::server", "upgrade response refused: {e}");
+                    self.send_internal_error(now);
+                }
+            }
+            return;
+        }
+        let result = match response.body {
+            Body::Full(bytes) => {
+                ex.sent_bytes = bytes.len() as u64;
+                self.conn.send_full_response(now, head, bytes)
+            }
+            Body::Stream(stream) => {
+                ex.streaming = Some(stream);
+                self.conn.send_response(now, head)
+            }
+        };
+        match result {
+            Ok(()) if ex.streaming.is_none() => self.finish_exchange(),
+            Ok(()) => {}
+            Err(e) => {
+                tracing::error!(target: "sansweb::server", "response for {} {} refused: {e}", ex.method, ex.path);
+                ex.streaming = None;
+                self.send_internal_error(now);
+            }
+        }
+    }
+
+    fn send_internal_error(&mut self, now: Instant) {
+        let head = ResponseHead::new(http::StatusCode::INTERNAL_SERVER_ERROR);
+        let _ = self.conn.send_full_response(
+            now,
+            head,
+            Bytes::from_static(b"500: Internal Server Error"),
+        );
+        self.finish_exchange();
+    }
+
+    /// Pulls the next chunk of a streamed body once the last write drained.
+    fn poll_streaming_body(&mut self, cx: &mut Context<'_>) -> bool {
+        if self.transport.has_pending_writes() {
+            return false;
+        }
+        let Some(ex) = &mut self.exchange else {
+            return false;
+        };
+        let Some(stream) = &mut ex.streaming else {
+            return false;
+        };
+        match stream.as_mut().poll_next(cx) {
+            Poll::Pending => false,
+            Poll::Ready(Some(Ok(chunk))) => {
+                ex.sent_bytes += chunk.len() as u64;
+                if let Err(e) = self.conn.send_data(self.rt.now(), chunk) {
+                    tracing::error!(target: "sansweb::server", "streamed body for {}: {e}", ex.path);
+                    ex.streaming = None;
+                }
+                true
+            }
+            Poll::Ready(None) => {
+                ex.streaming = None;
+                if let Err(e) = self.conn.send_end(self.rt.now(), None) {
+                    tracing::error!(target: "sansweb::server", "streamed body for {}: {e}", ex.path);
+                }
+                self.finish_exchange();
+                true
+            }
+            Poll::Ready(Some(Err(e))) => {
+                // The body failed halfway: end the connection so the client sees a
+                // truncated response, not a complete one.
+                tracing::error!(target: "sansweb::server", "streamed body for {} failed: {e}", ex.path);
+                ex.streaming = None;
+                self.exchange = None;
+                self.aborted = true;
+                true
+            }
+        }
+    }
+
+    fn finish_exchange(&mut self) {
+        if let Some(ex) = self.exchange.take() {
+            tracing::info!(
+                target: "sansweb::access",
+                "{} \"{} {}\" {} {} {:.6}s",
+                self.remote.map(|a| a.ip().to_string()).unwrap_or_else(|| "-".into()),
+                ex.method,
+                ex.path,
+                ex.status,
+                ex.sent_bytes,
+                self.rt.now().saturating_duration_since(ex.started).as_secs_f64(),
+            );
+        }
+    }
+}
+
+thread_local! {
+    static DATE: RefCell<(u64, HeaderValue)> = const { RefCell::new((0, HeaderValue::from_static(""))) };
+}
+
+/// The `Date` header, formatted at most once per second per thread.
+fn http_date_now() -> HeaderValue {
+    let now = SystemTime::now();
+    let secs = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    DATE.with(|cell| {
+        let mut cached = cell.borrow_mut();
+        if cached.0 != secs {
+            let text = httpdate::fmt_http_date(now);
+            cached.1 =
+                HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""));
+            cached.0 = secs;
+        }
+        cached.1.clone()
+    })
+}
