@@ -134,8 +134,18 @@ pub(crate) async fn serve_connection<R: Runtime, S: Stream>(
 impl<R: Runtime, S: Stream> Connection<R, S> {
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Outcome> {
         loop {
-            let mut progress = self.drain_events();
-            progress |= self.poll_handler(cx);
+            // Answer everything already buffered before writing, so pipelined responses
+            // leave together.
+            let mut progress = false;
+            loop {
+                let mut step = self.drain_events();
+                step |= self.poll_handler(cx);
+                if !step {
+                    break;
+                }
+                progress = true;
+            }
+            // One chunk of a streamed body per write: back-pressure from the socket.
             progress |= self.poll_streaming_body(cx);
             match self.transport.poll_write_from(cx, &mut self.conn) {
                 Poll::Ready(Err(_)) => return Poll::Ready(Outcome::Done),
