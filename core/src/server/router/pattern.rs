@@ -82,6 +82,7 @@ enum Piece {
     Param(usize),
 }
 
+/// One `/`-separated segment of a `Segments` pattern.
 #[derive(Debug)]
 enum Seg {
     Literal(String),
@@ -92,7 +93,7 @@ enum Seg {
 enum Matcher {
     Static(String),
     Segments(Vec<Seg>),
-    /// The whole-path regex; capture group `i + 1` is parameter `i`.
+    /// The whole-path regex, anchored; parameter values are its named groups.
     Regex(Regex),
     Prefix(String),
 }
