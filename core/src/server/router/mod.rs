@@ -59,6 +59,7 @@ mod path;
 mod pattern;
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use http::Method;
@@ -294,8 +295,36 @@ pub struct Router {
     resources: Vec<Resource>,
     /// `RouteId` → its resource.
     routes: Vec<ResourceId>,
-    index: HashMap<String, Vec<ResourceId>>,
+    index: HashMap<String, Vec<ResourceId>, BuildHasherDefault<PathHasher>>,
+    /// `key_lengths[n]`: some index key is `n` bytes long. Lets the walk skip the hash
+    /// lookup for most prefixes of a request path.
+    key_lengths: Vec<bool>,
     names: HashMap<String, ResourceId>,
+}
+
+/// FxHash (rustc's), for the index: every lookup hashes a request-path prefix, and SipHash
+/// was most of a static route's cost. Flooding is not a concern here: the keys in the
+/// table are the application's own; a peer's path only chooses which bucket to probe.
+#[derive(Default)]
+struct PathHasher(u64);
+
+impl Hasher for PathHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 fn valid_name(name: &str) -> bool {
@@ -322,7 +351,12 @@ impl Router {
             }
         }
         let id = ResourceId(self.resources.len());
-        self.index.entry(pattern.index_key()).or_default().push(id);
+        let key = pattern.index_key();
+        if self.key_lengths.len() <= key.len() {
+            self.key_lengths.resize(key.len() + 1, false);
+        }
+        self.key_lengths[key.len()] = true;
+        self.index.entry(key).or_default().push(id);
         if let Some(name) = name {
             self.names.insert(name.to_owned(), id);
         }
@@ -449,7 +483,11 @@ impl Router {
         let mut allow: Vec<Method> = Vec::new();
         let mut part: &str = &path;
         loop {
-            for &id in self.index.get(part).into_iter().flatten() {
+            let candidates = match self.key_lengths.get(part.len()) {
+                Some(true) => self.index.get(part).map(Vec::as_slice),
+                _ => None,
+            };
+            for &id in candidates.unwrap_or_default() {
                 let resource = &self.resources[id.0];
                 let Some((params, tail)) = resource.pattern.matches(&path) else {
                     continue;
@@ -474,9 +512,9 @@ impl Router {
             if part == "/" {
                 break;
             }
-            part = match part.rsplit_once('/') {
-                Some(("", _)) | None => "/",
-                Some((parent, _)) => parent,
+            part = match memchr::memrchr(b'/', part.as_bytes()) {
+                Some(0) | None => "/",
+                Some(slash) => &part[..slash],
             };
         }
         if allow.is_empty() {
