@@ -130,7 +130,8 @@ pub(crate) struct AppSettings {
 
 pub(crate) struct AppInner {
     router: Router,
-    targets: HashMap<RouteId, Target>,
+    /// Indexed by `RouteId::index()`.
+    targets: Vec<Option<Target>>,
     middlewares: Arc<[BoxMiddleware]>,
     pub(crate) state: State,
     pub(crate) settings: AppSettings,
@@ -190,7 +191,7 @@ impl App {
         Self {
             inner: AppInner {
                 router: Router::new(),
-                targets: HashMap::new(),
+                targets: Vec::new(),
                 middlewares: Arc::from(Vec::new()),
                 state: State::default(),
                 settings: AppSettings {
@@ -251,9 +252,7 @@ impl App {
             None => self.inner.router.route(method, path),
         };
         match result {
-            Ok(id) => {
-                self.inner.targets.insert(id, Target::Handler(boxed));
-            }
+            Ok(id) => self.set_target(id, Target::Handler(boxed)),
             Err(e) => self.errors.push(e),
         }
     }
@@ -319,11 +318,17 @@ impl App {
                     .add_route(resource, Method::from_bytes(b"*").expect("token"))
             });
         match result {
-            Ok(id) => {
-                self.inner.targets.insert(id, target);
-            }
+            Ok(id) => self.set_target(id, target),
             Err(e) => self.errors.push(e),
         }
+    }
+
+    fn set_target(&mut self, id: RouteId, target: Target) {
+        let index = id.index();
+        if self.inner.targets.len() <= index {
+            self.inner.targets.resize_with(index + 1, || None);
+        }
+        self.inner.targets[index] = Some(target);
     }
 
     /// Adds a middleware: `async fn(Request, Next) -> Response`. Middlewares run in the
@@ -438,10 +443,10 @@ impl AppInner {
         mut request: Request,
         path: &str,
     ) -> BoxFuture<Response> {
-        let endpoint: BoxHandler = match self.router.resolve(&request.method, path) {
+        let endpoint: BoxHandler = match self.router.resolve(&request.inner.method, path) {
             Resolution::Match(m) => {
-                request.match_info = m.params;
-                match self.targets.get(&m.route) {
+                request.inner.match_info = m.params;
+                match self.targets.get(m.route.index()).and_then(Option::as_ref) {
                     Some(Target::Handler(h)) => h.clone(),
                     Some(Target::SubApp(sub)) => {
                         let sub = sub.clone();
@@ -452,8 +457,8 @@ impl AppInner {
                             tail
                         };
                         Arc::new(move |mut req: Request| {
-                            req.app = AppRef(sub.clone());
-                            req.rel_path = Some(tail.clone());
+                            req.inner.app = AppRef(sub.clone());
+                            req.inner.rel_path = Some(tail.clone());
                             sub.dispatch(req, &tail)
                         })
                     }

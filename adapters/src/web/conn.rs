@@ -21,7 +21,7 @@
 //! connection closes, touching no other connection.
 
 use super::app::{AppInner, AppRef, BoxFuture};
-use super::request::{BodyHandle, BodyShared, Request, BODY_WINDOW};
+use super::request::{BodyHandle, BodyShared, Request, RequestParts, BODY_WINDOW};
 use super::response::{Body, BodyStream, HttpError, IntoResponse, Response};
 use super::server::ServerShared;
 use super::upgrade::{DynRuntime, OnUpgrade, Upgraded};
@@ -252,7 +252,7 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
     fn start_request(&mut self, head: RequestHead) {
         let body: BodyHandle = Arc::new(Mutex::new(BodyShared::default()));
         let path = head.uri.path().to_owned();
-        let request = Request {
+        let request = Request::from_parts(RequestParts {
             method: head.method,
             uri: head.uri,
             version: head.version,
@@ -263,9 +263,9 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
             body: body.clone(),
             client_max_size: self.app.settings.client_max_size,
             rel_path: None,
-        };
+        });
         let info = (!self.app.on_response_prepare.is_empty()).then(|| request.head_only());
-        let method = request.method.clone();
+        let method = request.inner.method.clone();
         let handler = self.app.dispatch(request, &path);
         self.exchange = Some(Exchange {
             body,

@@ -31,8 +31,15 @@ pub(crate) const BODY_WINDOW: usize = 64 * 1024;
 
 pub(crate) type BodyHandle = Arc<Mutex<BodyShared>>;
 
-/// An HTTP request (aiohttp's `web.Request`).
+/// An HTTP request (aiohttp's `web.Request`). One pointer wide: requests travel
+/// through middlewares and handler futures, and moving a pointer is cheaper than moving
+/// the parts.
 pub struct Request {
+    pub(crate) inner: Box<RequestParts>,
+}
+
+/// What a request holds.
+pub(crate) struct RequestParts {
     pub(crate) method: Method,
     pub(crate) uri: Uri,
     pub(crate) version: Version,
@@ -48,29 +55,29 @@ pub struct Request {
 
 impl std::fmt::Debug for Request {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "<Request {} {}>", self.method, self.uri)
+        write!(f, "<Request {} {}>", self.inner.method, self.inner.uri)
     }
 }
 
 impl Request {
     /// The method.
     pub fn method(&self) -> &Method {
-        &self.method
+        &self.inner.method
     }
 
     /// The request target as received.
     pub fn uri(&self) -> &Uri {
-        &self.uri
+        &self.inner.uri
     }
 
     /// The path, percent-encoded as sent.
     pub fn path(&self) -> &str {
-        self.uri.path()
+        self.inner.uri.path()
     }
 
     /// The raw query string (after `?`), if any.
     pub fn query_string(&self) -> &str {
-        self.uri.query().unwrap_or("")
+        self.inner.uri.query().unwrap_or("")
     }
 
     /// The query parameters, decoded, in order, repeated names kept (aiohttp's
@@ -90,47 +97,48 @@ impl Request {
 
     /// `HTTP/1.0` or `HTTP/1.1`.
     pub fn version(&self) -> Version {
-        self.version
+        self.inner.version
     }
 
     /// The headers.
     pub fn headers(&self) -> &HeaderMap {
-        &self.headers
+        &self.inner.headers
     }
 
     /// The value of header `name` as text, if present and visible ASCII.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
+        self.inner.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
     /// The `Host` header.
     pub fn host(&self) -> Option<&str> {
-        self.header("host").or_else(|| self.uri.host())
+        self.header("host").or_else(|| self.inner.uri.host())
     }
 
     /// Path parameters of the matched route (aiohttp's `request.match_info`).
     pub fn match_info(&self) -> &Params {
-        &self.match_info
+        &self.inner.match_info
     }
 
     /// Path parameter `name`.
     pub fn param(&self, name: &str) -> Option<&str> {
-        self.match_info.get(name)
+        self.inner.match_info.get(name)
     }
 
     /// The peer's address.
     pub fn remote(&self) -> Option<SocketAddr> {
-        self.remote
+        self.inner.remote
     }
 
     /// The application (state, `url_for`).
     pub fn app(&self) -> &AppRef {
-        &self.app
+        &self.inner.app
     }
 
     /// Cookies the client sent (name → value), parsed from every `Cookie` header.
     pub fn cookies(&self) -> Vec<(String, String)> {
-        self.headers
+        self.inner
+            .headers
             .get_all(header::COOKIE)
             .iter()
             .filter_map(|v| v.to_str().ok())
@@ -173,7 +181,7 @@ impl Request {
     /// memory (aiohttp's `request.content`).
     pub async fn chunk(&self) -> Result<Option<Bytes>, HttpError> {
         poll_fn(|cx| {
-            let mut body = self.body.lock().unwrap_or_else(|e| e.into_inner());
+            let mut body = self.inner.body.lock().unwrap_or_else(|e| e.into_inner());
             body.wanted = true;
             if let Some(chunk) = body.chunks.pop_front() {
                 body.buffered -= chunk.len();
@@ -194,7 +202,7 @@ impl Request {
     /// The whole body, refused with 413 past the application's `client_max_size`
     /// (aiohttp's `request.read()`).
     pub async fn read(&self) -> Result<Bytes, HttpError> {
-        let limit = self.client_max_size;
+        let limit = self.inner.client_max_size;
         if let Some(len) = self.content_length() {
             if len > limit as u64 {
                 return Err(HttpError::payload_too_large(limit, len));
@@ -240,25 +248,31 @@ impl Request {
 
     /// The same request without its body (for hooks that run after the handler).
     pub(crate) fn head_only(&self) -> Request {
-        Request {
-            method: self.method.clone(),
-            uri: self.uri.clone(),
-            version: self.version,
-            headers: self.headers.clone(),
-            match_info: self.match_info.clone(),
-            remote: self.remote,
-            app: self.app.clone(),
+        Request::from_parts(RequestParts {
+            method: self.inner.method.clone(),
+            uri: self.inner.uri.clone(),
+            version: self.inner.version,
+            headers: self.inner.headers.clone(),
+            match_info: self.inner.match_info.clone(),
+            remote: self.inner.remote,
+            app: self.inner.app.clone(),
             body: Arc::new(Mutex::new(BodyShared {
                 ended: true,
                 ..BodyShared::default()
             })),
-            client_max_size: self.client_max_size,
-            rel_path: self.rel_path.clone(),
+            client_max_size: self.inner.client_max_size,
+            rel_path: self.inner.rel_path.clone(),
+        })
+    }
+
+    pub(crate) fn from_parts(parts: RequestParts) -> Request {
+        Request {
+            inner: Box::new(parts),
         }
     }
 
     /// Trailer fields of a chunked body, once the body was read to its end.
     pub fn trailers(&self) -> Option<HeaderMap> {
-        self.body.lock().ok().and_then(|b| b.trailers.clone())
+        self.inner.body.lock().ok().and_then(|b| b.trailers.clone())
     }
 }

@@ -96,6 +96,13 @@ enum Matcher {
     /// The whole-path regex, anchored; parameter values are its named groups.
     Regex(Regex),
     Prefix(String),
+    /// `literal{name:.*}` (or `.+`): the rest of the path, no regex needed. The
+    /// catch-all route of many apps, matched on every request.
+    Rest {
+        literal: String,
+        param: usize,
+        non_empty: bool,
+    },
 }
 
 /// A compiled pattern.
@@ -235,6 +242,17 @@ impl Pattern {
         if let Some(segs) = Self::as_segments(pieces, params) {
             return Ok(Matcher::Segments(segs));
         }
+        if let [Piece::Literal(literal), Piece::Param(i)] = pieces {
+            if let Some((src, _)) = &params[*i].custom {
+                if src == ".*" || src == ".+" {
+                    return Ok(Matcher::Rest {
+                        literal: literal.clone(),
+                        param: *i,
+                        non_empty: src == ".+",
+                    });
+                }
+            }
+        }
         let mut re = String::from("^");
         for piece in pieces {
             match piece {
@@ -346,6 +364,19 @@ impl Pattern {
                         params.push(self.params[*i].name.clone(), decode_canonical(part));
                     }
                 }
+                Some((params, None))
+            }
+            Matcher::Rest {
+                literal,
+                param,
+                non_empty,
+            } => {
+                let rest = path.strip_prefix(literal.as_str())?;
+                if *non_empty && rest.is_empty() {
+                    return None;
+                }
+                let mut params = Params::with_capacity(1);
+                params.push(self.params[*param].name.clone(), decode_canonical(rest));
                 Some((params, None))
             }
             Matcher::Regex(re) => {
