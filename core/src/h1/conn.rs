@@ -650,7 +650,10 @@ impl<R: Role> Conn<R> {
         if self.failed.is_some() {
             return;
         }
-        if R::IS_SERVER && err.blame() == Blame::Peer && self.writer == Writer::Idle {
+        // Answer only a request that has had no answer: not one whose (early) response
+        // already went out while the rest of its body was being discarded.
+        let answered = matches!(self.reader, Reader::Body { discard: true, .. });
+        if R::IS_SERVER && err.blame() == Blame::Peer && self.writer == Writer::Idle && !answered {
             if let Some(status) = err.status() {
                 self.queue_error_response(status, &err);
             }

@@ -78,6 +78,32 @@ impl HeadScanner {
     /// Looks at bytes not yet scanned. `Ok(Some(len))`: the section is `buf[..len]`,
     /// final CRLF included. `Ok(None)`: more bytes needed.
     pub fn scan(&mut self, buf: &[u8], limits: &ScanLimits) -> Result<Option<usize>, ErrorKind> {
+        match self.scan_lines(buf, limits) {
+            Err(kind) if limits.has_start_line => {
+                // Report the first fault in byte order, however the bytes were split: a
+                // line-level fault found while scanning may sit behind a content fault
+                // in an earlier line (or earlier in this start line) that a trickled
+                // head would have been refused for already.
+                Err(self.first_content_fault(buf, limits).unwrap_or(kind))
+            }
+            other => other,
+        }
+    }
+
+    /// The first content fault in the lines before the scanner's current line, or in the
+    /// start line up to its first CR/LF.
+    fn first_content_fault(&mut self, buf: &[u8], limits: &ScanLimits) -> Option<ErrorKind> {
+        if let Err(kind) = self.check_complete_lines(buf, limits) {
+            return Some(kind);
+        }
+        if self.lines == 0 {
+            let end = memchr::memchr2(b'\r', b'\n', buf).unwrap_or(buf.len());
+            return check_start_line(&buf[..end], limits.request, false).err();
+        }
+        None
+    }
+
+    fn scan_lines(&mut self, buf: &[u8], limits: &ScanLimits) -> Result<Option<usize>, ErrorKind> {
         loop {
             // Every line ends in CRLF: a CR must be followed by LF, and an LF must follow
             // a CR. Looking for either byte checks both in one pass.
@@ -142,28 +168,36 @@ impl HeadScanner {
     }
 
     fn check_early(&mut self, buf: &[u8], limits: &ScanLimits) -> Result<(), ErrorKind> {
-        let early = &mut self.early;
-        // Complete lines not yet checked.
-        while early.checked_to < self.line_start {
-            let end = memchr::memchr(b'\r', &buf[early.checked_to..self.line_start])
-                .map_or(self.line_start, |i| early.checked_to + i);
-            let line = &buf[early.checked_to..end];
-            if early.checked_to == 0 {
-                check_start_line(line, limits.request, true)?;
-            } else {
-                check_field_line(line, early)?;
-            }
-            early.checked_to = end + 2;
-        }
+        self.check_complete_lines(buf, limits)?;
         // The partial start line, when it has doubled since last checked.
         if self.lines == 0 {
             let len = buf
                 .len()
-                .min(memchr::memchr(b'\r', buf).unwrap_or(buf.len()));
-            if len >= 8 && len >= 2 * early.start_line_checked_len {
-                early.start_line_checked_len = len;
+                .min(memchr::memchr2(b'\r', b'\n', buf).unwrap_or(buf.len()));
+            if len >= 8 && len >= 2 * self.early.start_line_checked_len {
+                self.early.start_line_checked_len = len;
                 check_start_line(&buf[..len], limits.request, false)?;
             }
+        }
+        Ok(())
+    }
+
+    /// Checks the complete lines not yet checked, once each.
+    fn check_complete_lines(&mut self, buf: &[u8], limits: &ScanLimits) -> Result<(), ErrorKind> {
+        let early = &mut self.early;
+        while early.checked_to < self.line_start {
+            let end = memchr::memchr(b'\r', &buf[early.checked_to..self.line_start])
+                .map_or(self.line_start, |i| early.checked_to + i);
+            let line = &buf[early.checked_to..end];
+            let verdict = if early.checked_to == 0 {
+                check_start_line(line, limits.request, true)
+            } else {
+                check_field_line(line, early)
+            };
+            // Each line is checked once, even when it fails (a second look would see
+            // its own Content-Length as a duplicate).
+            early.checked_to = end + 2;
+            verdict?;
         }
         Ok(())
     }
