@@ -265,6 +265,41 @@ impl Request {
         })
     }
 
+    /// A request with no connection behind it (for `test_utils`).
+    #[cfg(feature = "test-utils")]
+    pub(crate) fn mocked(
+        method: Method,
+        uri: Uri,
+        headers: HeaderMap,
+        body: Bytes,
+        app: super::App,
+    ) -> Request {
+        let inner = app
+            .freeze()
+            .unwrap_or_else(|e| panic!("mocked request app: {e:?}"));
+        let len = body.len();
+        let mut shared = BodyShared {
+            ended: true,
+            ..BodyShared::default()
+        };
+        if len > 0 {
+            shared.buffered = len;
+            shared.chunks.push_back(body);
+        }
+        Request::from_parts(RequestParts {
+            method,
+            uri,
+            version: Version::HTTP_11,
+            headers,
+            match_info: Params::default(),
+            remote: None,
+            app: AppRef(inner),
+            body: Arc::new(Mutex::new(shared)),
+            client_max_size: 1024 * 1024,
+            rel_path: None,
+        })
+    }
+
     pub(crate) fn from_parts(parts: RequestParts) -> Request {
         Request {
             inner: Box::new(parts),
