@@ -253,6 +253,7 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
             body: body.clone(),
             client_max_size: self.app.settings.client_max_size,
             rel_path: None,
+            runtime: self.shared.runtime.clone(),
         };
         let info = (!self.app.on_response_prepare.is_empty()).then(|| request.head_only());
         let method = request.method.clone();

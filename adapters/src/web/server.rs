@@ -3,6 +3,7 @@
 
 use super::app::{App, AppInner, AppRef, BoxError};
 use super::conn::serve_connection;
+use super::upgrade::DynRuntime;
 use crate::rt::{Listener, Runtime, Task};
 use sansweb_core::h1::Config as H1Config;
 use std::collections::HashMap;
@@ -36,6 +37,8 @@ impl Default for ServerConfig {
 pub(crate) struct ServerShared {
     pub app: Arc<AppInner>,
     pub h1_config: H1Config,
+    /// The runtime, for handlers' timers (`Request::sleep`).
+    pub runtime: DynRuntime,
     shutting_down: AtomicBool,
     next_id: AtomicU64,
     /// Live connections and the waker of each idle one, to wake them at shutdown.
@@ -171,6 +174,7 @@ impl Server {
         let shared = Arc::new(ServerShared {
             app: inner.clone(),
             h1_config: self.config.h1.clone(),
+            runtime: DynRuntime::new(rt.clone()),
             shutting_down: AtomicBool::new(false),
             next_id: AtomicU64::new(0),
             connections: Mutex::new(HashMap::new()),
