@@ -276,11 +276,21 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
         let Some(ex) = &mut self.exchange else {
             return false;
         };
+        if ex.handler.is_none() {
+            return false;
+        }
+        let can_drain = |ex: &Exchange| {
+            let body = ex.body.lock().unwrap_or_else(|e| e.into_inner());
+            !ex.body_done && body.wanted && body.buffered < BODY_WINDOW
+        };
+        let could_drain = can_drain(ex);
         let Some(handler) = &mut ex.handler else {
             return false;
         };
         let response = match Pin::new(handler).poll(cx) {
-            Poll::Pending => return false,
+            // The handler, in this poll, asked for the body or emptied a full window:
+            // body events can flow now, and nothing else would wake this task for them.
+            Poll::Pending => return !could_drain && can_drain(ex),
             Poll::Ready(Ok(response)) => response,
             Poll::Ready(Err(())) => {
                 tracing::error!(target: "sansweb::server", "handler for {} {} panicked", ex.method, ex.path);
