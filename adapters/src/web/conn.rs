@@ -23,7 +23,7 @@
 use super::app::{AppInner, AppRef, BoxFuture};
 use super::request::{BodyHandle, BodyShared, Request, BODY_WINDOW};
 use super::response::{Body, BodyStream, HttpError, IntoResponse, Response};
-use super::server::ServerShared;
+use super::server::{ServerShared, WakerSlot};
 use super::upgrade::{DynRuntime, OnUpgrade, Upgraded};
 use crate::driver::Transport;
 use crate::rt::{Runtime, Stream, Timer};
@@ -86,6 +86,7 @@ struct Connection<R: Runtime, S> {
     /// A streamed body failed: close once what was written so far is flushed.
     aborted: bool,
     id: u64,
+    waker_slot: WakerSlot,
 }
 
 /// Serves `stream` until the connection closes (or is upgraded and handed over).
@@ -97,12 +98,14 @@ pub(crate) async fn serve_connection<R: Runtime, S: Stream>(
 ) {
     let now = rt.now();
     let timer = rt.sleep_until(now);
+    let (id, waker_slot) = shared.register_connection();
     let mut connection = Connection {
         conn: Conn::new(shared.h1_config.clone(), now),
         transport: Transport::new(stream),
         timer,
         app: shared.app.clone(),
-        id: shared.register_connection(),
+        id,
+        waker_slot,
         shared,
         remote,
         exchange: None,
@@ -178,7 +181,7 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
                 }
             }
             if !progress {
-                self.shared.park(self.id, cx.waker());
+                self.shared.park(&self.waker_slot, cx.waker());
                 return Poll::Pending;
             }
         }

@@ -33,6 +33,9 @@ impl Default for ServerConfig {
     }
 }
 
+/// Where a connection leaves the waker it last waited with.
+pub(crate) type WakerSlot = Arc<Mutex<Option<Waker>>>;
+
 /// What every connection of a server shares.
 pub(crate) struct ServerShared {
     pub app: Arc<AppInner>,
@@ -41,19 +44,20 @@ pub(crate) struct ServerShared {
     pub runtime: DynRuntime,
     shutting_down: AtomicBool,
     next_id: AtomicU64,
-    /// Live connections and the waker of each idle one, to wake them at shutdown.
-    connections: Mutex<HashMap<u64, Option<Waker>>>,
+    /// Live connections and the waker each last parked with, to wake them at shutdown.
+    connections: Mutex<HashMap<u64, WakerSlot>>,
     drained: Mutex<Option<Waker>>,
 }
 
 impl ServerShared {
-    pub(crate) fn register_connection(&self) -> u64 {
+    pub(crate) fn register_connection(&self) -> (u64, WakerSlot) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let slot = WakerSlot::default();
         self.connections
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(id, None);
-        id
+            .insert(id, slot.clone());
+        (id, slot)
     }
 
     pub(crate) fn unregister_connection(&self, id: u64) {
@@ -72,18 +76,19 @@ impl ServerShared {
     }
 
     /// Remembers the waker of a connection about to wait, so shutdown can wake it.
-    pub(crate) fn park(&self, id: u64, waker: &Waker) {
-        if !self.is_shutting_down() {
-            // Only needed once shutdown starts; skip the lock on the hot path.
-            return;
+    /// Always kept (in the connection's own slot: an uncontended lock, and no clone
+    /// while the task's waker stays the same), because a connection idle since before
+    /// shutdown began must still be woken to close.
+    pub(crate) fn park(&self, slot: &WakerSlot, waker: &Waker) {
+        let mut stored = slot.lock().unwrap_or_else(|e| e.into_inner());
+        let first = stored.is_none();
+        if !stored.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            *stored = Some(waker.clone());
         }
-        if let Some(slot) = self
-            .connections
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get_mut(&id)
-        {
-            *slot = Some(waker.clone());
+        drop(stored);
+        // Shutdown may have swept the slots just before the first waker landed.
+        if first && self.is_shutting_down() {
+            waker.wake_by_ref();
         }
     }
 
@@ -94,8 +99,10 @@ impl ServerShared {
     fn begin_shutdown(&self) {
         self.shutting_down.store(true, Ordering::SeqCst);
         let connections = self.connections.lock().unwrap_or_else(|e| e.into_inner());
-        for waker in connections.values().flatten() {
-            waker.wake_by_ref();
+        for slot in connections.values() {
+            if let Some(waker) = &*slot.lock().unwrap_or_else(|e| e.into_inner()) {
+                waker.wake_by_ref();
+            }
         }
     }
 
