@@ -114,6 +114,9 @@ impl ServerShared {
     }
 }
 
+/// A cleanup signal bound to its application, to call at shutdown.
+type DeferredSignal = Box<dyn FnOnce() -> super::app::BoxFuture<Result<(), BoxError>> + Send + Sync>;
+
 /// A server for an [`App`].
 pub struct Server {
     app: App,
@@ -125,7 +128,7 @@ pub struct ServerHandle {
     local_addr: SocketAddr,
     shared: Arc<ServerShared>,
     accept_tasks: Vec<Task<()>>,
-    cleanups: Vec<super::app::BoxFuture<Result<(), BoxError>>>,
+    cleanups: Vec<DeferredSignal>,
     runtime_sleep: Box<dyn Fn(Duration) -> super::app::BoxFuture<()> + Send + Sync>,
     shutdown_timeout: Duration,
 }
@@ -201,12 +204,15 @@ impl Server {
             .into_iter()
             .map(|listener| rt.spawn(accept_loop(rt.clone(), listener, shared.clone())))
             .collect();
-        let mut cleanups = Vec::new();
+        // Called at shutdown, not now: a handler may do its work when called.
+        let mut cleanups: Vec<DeferredSignal> = Vec::new();
         for teardown in teardowns.iter().rev() {
-            cleanups.push(teardown(app_ref.clone()));
+            let (teardown, app) = (teardown.clone(), app_ref.clone());
+            cleanups.push(Box::new(move || teardown(app)));
         }
         for signal in &inner.on_cleanup {
-            cleanups.push(signal(app_ref.clone()));
+            let (signal, app) = (signal.clone(), app_ref.clone());
+            cleanups.push(Box::new(move || signal(app)));
         }
         let sleeper = rt.clone();
         Ok(ServerHandle {
@@ -282,7 +288,7 @@ impl ServerHandle {
         let timeout = (self.runtime_sleep)(self.shutdown_timeout);
         futures_lite::future::or(drained, timeout).await;
         for cleanup in self.cleanups {
-            if let Err(e) = cleanup.await {
+            if let Err(e) = cleanup().await {
                 tracing::error!(target: "sansweb::server", "cleanup failed: {e}");
             }
         }
