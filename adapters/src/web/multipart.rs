@@ -766,8 +766,7 @@ mod tests {
     ) -> Result<Vec<MultipartEvent>, MultipartError> {
         let mut p = MultipartParser::new(boundary, MultipartLimits::default())?;
         let mut out: Vec<MultipartEvent> = Vec::new();
-        let mut push = |e: MultipartEvent, out: &mut Vec<MultipartEvent>| match (out.last_mut(), e)
-        {
+        let push = |e: MultipartEvent, out: &mut Vec<MultipartEvent>| match (out.last_mut(), e) {
             (Some(MultipartEvent::Data(prev)), MultipartEvent::Data(more)) => {
                 let mut joined = BytesMut::from(&prev[..]);
                 joined.extend_from_slice(&more);

@@ -115,7 +115,8 @@ impl ServerShared {
 }
 
 /// A cleanup signal bound to its application, to call at shutdown.
-type DeferredSignal = Box<dyn FnOnce() -> super::app::BoxFuture<Result<(), BoxError>> + Send + Sync>;
+type DeferredSignal =
+    Box<dyn FnOnce() -> super::app::BoxFuture<Result<(), BoxError>> + Send + Sync>;
 
 /// A server for an [`App`].
 pub struct Server {
