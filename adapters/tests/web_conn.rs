@@ -13,7 +13,7 @@ fn echo_app() -> App {
     App::new()
         .client_max_size(100)
         .post("/echo", |req: Request| async move {
-            req.read().await.map(|b| Response::bytes(b))
+            req.read().await.map(Response::bytes)
         })
         .get("/n/{n}", |req: Request| async move {
             Response::text(req.param("n").unwrap_or("").to_owned())

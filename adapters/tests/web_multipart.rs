@@ -207,10 +207,8 @@ async fn bad_multipart<R: Runtime>(rt: R) {
     }
     // Chunked upload of a multipart body works too.
     let body = multipart_body("b", &[("k", None, b"v")]);
-    let mut raw = format!(
-        "POST /form HTTP/1.1\r\nHost: t\r\nContent-Type: multipart/form-data; boundary=b\r\nTransfer-Encoding: chunked\r\n\r\n"
-    )
-    .into_bytes();
+    let mut raw = b"POST /form HTTP/1.1\r\nHost: t\r\nContent-Type: multipart/form-data; boundary=b\r\nTransfer-Encoding: chunked\r\n\r\n"
+        .to_vec();
     for piece in body.chunks(5) {
         raw.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
         raw.extend_from_slice(piece);

@@ -282,11 +282,13 @@ impl Request {
     /// A streaming reader of a `multipart/*` body (aiohttp's `request.multipart()`):
     /// parts one after the other, each part's content as it arrives, in bounded memory.
     /// 415 if the body is not multipart, 400 if its boundary is missing or invalid.
+    #[allow(clippy::result_large_err)] // HttpError, as every handler API returns
     pub fn multipart(&self) -> Result<Multipart<'_>, HttpError> {
         self.multipart_with(MultipartLimits::default())
     }
 
     /// [`Request::multipart`] with other header/part limits.
+    #[allow(clippy::result_large_err)] // HttpError, as every handler API returns
     pub fn multipart_with(&self, limits: MultipartLimits) -> Result<Multipart<'_>, HttpError> {
         let content_type = self.header("content-type").unwrap_or("");
         let parser = MultipartParser::from_content_type(content_type, limits)?;
