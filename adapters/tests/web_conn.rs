@@ -126,7 +126,7 @@ async fn slowloris_closed_at_deadline<R: Runtime>(rt: R) {
     assert!(conn.closed().await, "closed once the head deadline passed");
     let elapsed = started.elapsed();
     assert!(
-        closed_at >= Duration::from_millis(250) && elapsed < Duration::from_secs(5),
+        closed_at >= Duration::from_millis(250) && closed_at < Duration::from_millis(1500),
         "closed at {closed_at:?} (total {elapsed:?}), deadline 300 ms"
     );
     // The server still serves others.
