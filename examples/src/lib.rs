@@ -1,4 +1,6 @@
-//! Shared bits of the examples: command-line arguments.
+//! Shared bits of the examples: command-line arguments, and the httpbin application.
+
+pub mod httpbin;
 
 use std::net::SocketAddr;
 

@@ -23,7 +23,7 @@
 use super::app::{AppInner, AppRef, BoxFuture};
 use super::request::{BodyHandle, BodyShared, Request, RequestParts, BODY_WINDOW};
 use super::response::{Body, BodyStream, HttpError, IntoResponse, Response};
-use super::server::ServerShared;
+use super::server::{ServerShared, WakerSlot};
 use super::upgrade::{DynRuntime, OnUpgrade, Upgraded};
 use crate::driver::Transport;
 use crate::rt::{Runtime, Stream, Timer};
@@ -86,6 +86,7 @@ struct Connection<R: Runtime, S> {
     /// A streamed body failed: close once what was written so far is flushed.
     aborted: bool,
     id: u64,
+    waker_slot: WakerSlot,
 }
 
 /// Serves `stream` until the connection closes (or is upgraded and handed over).
@@ -97,12 +98,14 @@ pub(crate) async fn serve_connection<R: Runtime, S: Stream>(
 ) {
     let now = rt.now();
     let timer = rt.sleep_until(now);
+    let (id, waker_slot) = shared.register_connection();
     let mut connection = Connection {
         conn: Conn::new(shared.h1_config.clone(), now),
         transport: Transport::new(stream),
         timer,
         app: shared.app.clone(),
-        id: shared.register_connection(),
+        id,
+        waker_slot,
         shared,
         remote,
         exchange: None,
@@ -188,7 +191,7 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
                 }
             }
             if !progress {
-                self.shared.park(self.id, cx.waker());
+                self.shared.park(&self.waker_slot, cx.waker());
                 return Poll::Pending;
             }
         }
@@ -263,6 +266,7 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
             body: body.clone(),
             client_max_size: self.app.settings.client_max_size,
             rel_path: None,
+            runtime: Some(self.shared.runtime.clone()),
         });
         let info = (!self.app.on_response_prepare.is_empty()).then(|| request.head_only());
         let method = request.inner.method.clone();
@@ -285,11 +289,21 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
         let Some(ex) = &mut self.exchange else {
             return false;
         };
+        if ex.handler.is_none() {
+            return false;
+        }
+        let can_drain = |ex: &Exchange| {
+            let body = ex.body.lock().unwrap_or_else(|e| e.into_inner());
+            !ex.body_done && body.wanted && body.buffered < BODY_WINDOW
+        };
+        let could_drain = can_drain(ex);
         let Some(handler) = &mut ex.handler else {
             return false;
         };
         let response = match Pin::new(handler).poll(cx) {
-            Poll::Pending => return false,
+            // The handler, in this poll, asked for the body or emptied a full window:
+            // body events can flow now, and nothing else would wake this task for them.
+            Poll::Pending => return !could_drain && can_drain(ex),
             Poll::Ready(Ok(response)) => response,
             Poll::Ready(Err(())) => {
                 tracing::error!(target: "sansweb::server", "handler for {} {} panicked", ex.method, ex.path);

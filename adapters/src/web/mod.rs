@@ -14,6 +14,7 @@
 
 mod app;
 mod conn;
+pub mod multipart;
 mod request;
 mod response;
 mod server;
@@ -21,6 +22,7 @@ mod static_files;
 mod upgrade;
 
 pub use app::{App, AppKey, AppRef, BoxError, BoxFuture, Handler, Next, State};
+pub use multipart::{Form, FormFile, Multipart, Part};
 pub use request::Request;
 pub use response::{Body, BodyStream, HttpError, IntoResponse, Response};
 #[cfg(any(

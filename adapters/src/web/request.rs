@@ -1,7 +1,9 @@
 //! Requests as handlers see them, with the body delivered as the handler reads it.
 
 use super::app::AppRef;
+use super::multipart::{read_form, Form, Multipart, MultipartLimits, MultipartParser};
 use super::response::HttpError;
+use super::upgrade::DynRuntime;
 use bytes::{Bytes, BytesMut};
 use http::{header, HeaderMap, Method, Uri, Version};
 use sansweb_core::server::router::Params;
@@ -51,6 +53,9 @@ pub(crate) struct RequestParts {
     pub(crate) client_max_size: usize,
     /// The path a sub-application sees (its prefix removed), if any.
     pub(crate) rel_path: Option<String>,
+    /// The runtime serving the request (timers for handlers).
+    /// `None` only for mocked requests (`test_utils`).
+    pub(crate) runtime: Option<DynRuntime>,
 }
 
 impl std::fmt::Debug for Request {
@@ -128,6 +133,27 @@ impl Request {
     /// The peer's address.
     pub fn remote(&self) -> Option<SocketAddr> {
         self.inner.remote
+    }
+
+    /// The runtime serving this request: its clock, timers and `spawn` (`None` for a
+    /// mocked request, which no runtime serves).
+    pub fn runtime(&self) -> Option<&DynRuntime> {
+        self.inner.runtime.as_ref()
+    }
+
+    /// Waits `duration` on the serving runtime's timer (never blocks the thread). A
+    /// mocked request has no runtime: it returns at once.
+    pub async fn sleep(&self, duration: std::time::Duration) {
+        let Some(runtime) = &self.inner.runtime else {
+            return;
+        };
+        let now = runtime.now();
+        // A duration past the clock's range sleeps "forever" (a year), not a panic.
+        let deadline = now
+            .checked_add(duration)
+            .or_else(|| now.checked_add(std::time::Duration::from_secs(365 * 86_400)))
+            .unwrap_or(now);
+        runtime.sleep_until(deadline).await;
     }
 
     /// The application (state, `url_for`).
@@ -239,11 +265,48 @@ impl Request {
             .map_err(|e| HttpError::bad_request(format!("invalid JSON body: {e}")))
     }
 
-    /// A urlencoded form body, decoded, in order (aiohttp's `request.post()` for
-    /// `application/x-www-form-urlencoded`).
+    /// The form fields, decoded, in order (aiohttp's `request.post()`): a urlencoded
+    /// body, or a `multipart/form-data` one whose file parts appear with their content
+    /// as text (lossy UTF-8; use [`Request::form`] to get files as bytes). The whole
+    /// body is bounded by `client_max_size` (413).
     pub async fn post(&self) -> Result<Vec<(String, String)>, HttpError> {
+        let form = self.form().await?;
+        let mut fields = form.fields;
+        fields.extend(
+            form.files
+                .into_iter()
+                .map(|f| (f.name, String::from_utf8_lossy(&f.content).into_owned())),
+        );
+        Ok(fields)
+    }
+
+    /// The whole form body: text fields and, for `multipart/form-data`, files apart.
+    /// A body of another type is read as urlencoded. Bounded by `client_max_size`.
+    pub async fn form(&self) -> Result<Form, HttpError> {
+        if self.content_type().starts_with("multipart/") {
+            return read_form(self.multipart()?, self.inner.client_max_size).await;
+        }
         let bytes = self.read().await?;
-        Ok(form_urlencoded::parse(&bytes).into_owned().collect())
+        Ok(Form {
+            fields: form_urlencoded::parse(&bytes).into_owned().collect(),
+            files: Vec::new(),
+        })
+    }
+
+    /// A streaming reader of a `multipart/*` body (aiohttp's `request.multipart()`):
+    /// parts one after the other, each part's content as it arrives, in bounded memory.
+    /// 415 if the body is not multipart, 400 if its boundary is missing or invalid.
+    #[allow(clippy::result_large_err)] // HttpError, as every handler API returns
+    pub fn multipart(&self) -> Result<Multipart<'_>, HttpError> {
+        self.multipart_with(MultipartLimits::default())
+    }
+
+    /// [`Request::multipart`] with other header/part limits.
+    #[allow(clippy::result_large_err)] // HttpError, as every handler API returns
+    pub fn multipart_with(&self, limits: MultipartLimits) -> Result<Multipart<'_>, HttpError> {
+        let content_type = self.header("content-type").unwrap_or("");
+        let parser = MultipartParser::from_content_type(content_type, limits)?;
+        Ok(Multipart::new(self, parser))
     }
 
     /// The same request without its body (for hooks that run after the handler).
@@ -262,6 +325,7 @@ impl Request {
             })),
             client_max_size: self.inner.client_max_size,
             rel_path: self.inner.rel_path.clone(),
+            runtime: self.inner.runtime.clone(),
         })
     }
 
@@ -297,6 +361,7 @@ impl Request {
             body: Arc::new(Mutex::new(shared)),
             client_max_size: 1024 * 1024,
             rel_path: None,
+            runtime: None,
         })
     }
 

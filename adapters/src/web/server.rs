@@ -3,6 +3,7 @@
 
 use super::app::{App, AppInner, AppRef, BoxError};
 use super::conn::serve_connection;
+use super::upgrade::DynRuntime;
 use crate::rt::{Listener, Runtime, Task};
 use sansweb_core::h1::Config as H1Config;
 use std::collections::HashMap;
@@ -32,25 +33,31 @@ impl Default for ServerConfig {
     }
 }
 
+/// Where a connection leaves the waker it last waited with.
+pub(crate) type WakerSlot = Arc<Mutex<Option<Waker>>>;
+
 /// What every connection of a server shares.
 pub(crate) struct ServerShared {
     pub app: Arc<AppInner>,
     pub h1_config: H1Config,
+    /// The runtime, for handlers' timers (`Request::sleep`).
+    pub runtime: DynRuntime,
     shutting_down: AtomicBool,
     next_id: AtomicU64,
-    /// Live connections and the waker of each idle one, to wake them at shutdown.
-    connections: Mutex<HashMap<u64, Option<Waker>>>,
+    /// Live connections and the waker each last parked with, to wake them at shutdown.
+    connections: Mutex<HashMap<u64, WakerSlot>>,
     drained: Mutex<Option<Waker>>,
 }
 
 impl ServerShared {
-    pub(crate) fn register_connection(&self) -> u64 {
+    pub(crate) fn register_connection(&self) -> (u64, WakerSlot) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let slot = WakerSlot::default();
         self.connections
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(id, None);
-        id
+            .insert(id, slot.clone());
+        (id, slot)
     }
 
     pub(crate) fn unregister_connection(&self, id: u64) {
@@ -69,18 +76,19 @@ impl ServerShared {
     }
 
     /// Remembers the waker of a connection about to wait, so shutdown can wake it.
-    pub(crate) fn park(&self, id: u64, waker: &Waker) {
-        if !self.is_shutting_down() {
-            // Only needed once shutdown starts; skip the lock on the hot path.
-            return;
+    /// Always kept (in the connection's own slot: an uncontended lock, and no clone
+    /// while the task's waker stays the same), because a connection idle since before
+    /// shutdown began must still be woken to close.
+    pub(crate) fn park(&self, slot: &WakerSlot, waker: &Waker) {
+        let mut stored = slot.lock().unwrap_or_else(|e| e.into_inner());
+        let first = stored.is_none();
+        if !stored.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            *stored = Some(waker.clone());
         }
-        if let Some(slot) = self
-            .connections
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get_mut(&id)
-        {
-            *slot = Some(waker.clone());
+        drop(stored);
+        // Shutdown may have swept the slots just before the first waker landed.
+        if first && self.is_shutting_down() {
+            waker.wake_by_ref();
         }
     }
 
@@ -91,8 +99,10 @@ impl ServerShared {
     fn begin_shutdown(&self) {
         self.shutting_down.store(true, Ordering::SeqCst);
         let connections = self.connections.lock().unwrap_or_else(|e| e.into_inner());
-        for waker in connections.values().flatten() {
-            waker.wake_by_ref();
+        for slot in connections.values() {
+            if let Some(waker) = &*slot.lock().unwrap_or_else(|e| e.into_inner()) {
+                waker.wake_by_ref();
+            }
         }
     }
 
@@ -103,6 +113,10 @@ impl ServerShared {
             .len()
     }
 }
+
+/// A cleanup signal bound to its application, to call at shutdown.
+type DeferredSignal =
+    Box<dyn FnOnce() -> super::app::BoxFuture<Result<(), BoxError>> + Send + Sync>;
 
 /// A server for an [`App`].
 pub struct Server {
@@ -115,7 +129,7 @@ pub struct ServerHandle {
     local_addr: SocketAddr,
     shared: Arc<ServerShared>,
     accept_tasks: Vec<Task<()>>,
-    cleanups: Vec<super::app::BoxFuture<Result<(), BoxError>>>,
+    cleanups: Vec<DeferredSignal>,
     runtime_sleep: Box<dyn Fn(Duration) -> super::app::BoxFuture<()> + Send + Sync>,
     shutdown_timeout: Duration,
 }
@@ -171,6 +185,7 @@ impl Server {
         let shared = Arc::new(ServerShared {
             app: inner.clone(),
             h1_config: self.config.h1.clone(),
+            runtime: DynRuntime::new(rt.clone()),
             shutting_down: AtomicBool::new(false),
             next_id: AtomicU64::new(0),
             connections: Mutex::new(HashMap::new()),
@@ -190,12 +205,15 @@ impl Server {
             .into_iter()
             .map(|listener| rt.spawn(accept_loop(rt.clone(), listener, shared.clone())))
             .collect();
-        let mut cleanups = Vec::new();
+        // Called at shutdown, not now: a handler may do its work when called.
+        let mut cleanups: Vec<DeferredSignal> = Vec::new();
         for teardown in teardowns.iter().rev() {
-            cleanups.push(teardown(app_ref.clone()));
+            let (teardown, app) = (teardown.clone(), app_ref.clone());
+            cleanups.push(Box::new(move || teardown(app)));
         }
         for signal in &inner.on_cleanup {
-            cleanups.push(signal(app_ref.clone()));
+            let (signal, app) = (signal.clone(), app_ref.clone());
+            cleanups.push(Box::new(move || signal(app)));
         }
         let sleeper = rt.clone();
         Ok(ServerHandle {
@@ -271,7 +289,7 @@ impl ServerHandle {
         let timeout = (self.runtime_sleep)(self.shutdown_timeout);
         futures_lite::future::or(drained, timeout).await;
         for cleanup in self.cleanups {
-            if let Err(e) = cleanup.await {
+            if let Err(e) = cleanup().await {
                 tracing::error!(target: "sansweb::server", "cleanup failed: {e}");
             }
         }

@@ -1,0 +1,1033 @@
+//! Streaming `multipart/form-data` (RFC 7578 over RFC 2046 framing): a sans-IO parser
+//! fed the request body piece by piece, and the async reader handlers use
+//! ([`Request::multipart`](super::Request::multipart)).
+//!
+//! # Theory of operation
+//!
+//! The body is `preamble DELIM part (DELIM part)* DELIM "--" epilogue`, where `DELIM` is
+//! `CRLF "--" boundary` (the first one may start the body without its CRLF). A part is a
+//! header section (CRLF-terminated lines, an empty line) and its content, which runs up
+//! to the next `DELIM`: the CRLF before a delimiter belongs to the delimiter, not the
+//! content.
+//!
+//! ```text
+//!   Preamble ──DELIM──► AfterDelimiter ──CRLF──► Headers ──empty line──► Body
+//!                          │   ▲                                           │
+//!                          │   └──────────────────DELIM────────────────────┘
+//!                          └──"--"──► Epilogue (ignored; End reported at once)
+//! ```
+//!
+//! Memory stays bounded whatever the peer sends: part content is handed out as it
+//! arrives, holding back only the bytes that could be the start of a delimiter (fewer
+//! than its length); the preamble and epilogue are dropped; a part's header section is
+//! capped in bytes and in fields, and the number of parts is capped. Every byte is
+//! looked at a bounded number of times (the header scan resumes where it stopped).
+//! Header lines must end in CRLF: a bare LF or CR, obs-fold, or a field that is not
+//! `name: value` is the peer's error, as is a body that ends before the close delimiter.
+
+use super::request::Request;
+use super::response::HttpError;
+use bytes::{Buf, Bytes, BytesMut};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use std::fmt;
+
+/// Caps on what a peer can make the parser hold or count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MultipartLimits {
+    /// Bytes of one part's header section, line ends included (default 8 KiB).
+    pub max_header_bytes: usize,
+    /// Header fields in one part (default 16).
+    pub max_headers: usize,
+    /// Parts in one body (default 1024).
+    pub max_parts: usize,
+}
+
+impl Default for MultipartLimits {
+    fn default() -> Self {
+        Self {
+            max_header_bytes: 8 * 1024,
+            max_headers: 16,
+            max_parts: 1024,
+        }
+    }
+}
+
+/// Why a multipart body was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MultipartError {
+    /// Local/request setup: the Content-Type is not `multipart/*`.
+    NotMultipart,
+    /// The peer's Content-Type has no `boundary` parameter.
+    MissingBoundary,
+    /// The peer's boundary is empty, longer than 70 bytes or has characters RFC 2046
+    /// forbids.
+    InvalidBoundary,
+    /// The peer followed a boundary with something other than CRLF or `--`.
+    BadDelimiterLine,
+    /// The peer sent a malformed part header line (bare CR/LF, obs-fold, bad name or
+    /// value).
+    BadHeaderLine(String),
+    /// The peer sent a part header section over the byte limit.
+    HeadersTooLarge {
+        /// The limit in force.
+        limit: usize,
+    },
+    /// The peer sent more header fields in one part than allowed.
+    TooManyHeaders {
+        /// The limit in force.
+        limit: usize,
+    },
+    /// The peer sent more parts than allowed.
+    TooManyParts {
+        /// The limit in force.
+        limit: usize,
+    },
+    /// The peer's body ended before the close delimiter.
+    Truncated,
+}
+
+impl fmt::Display for MultipartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotMultipart => f.write_str("request body is not multipart"),
+            Self::MissingBoundary => f.write_str("peer sent multipart without a boundary"),
+            Self::InvalidBoundary => f.write_str("peer sent an invalid multipart boundary"),
+            Self::BadDelimiterLine => {
+                f.write_str("peer sent a multipart boundary not followed by CRLF or \"--\"")
+            }
+            Self::BadHeaderLine(why) => write!(f, "peer sent a bad multipart header: {why}"),
+            Self::HeadersTooLarge { limit } => {
+                write!(f, "peer sent a multipart header section over {limit} bytes")
+            }
+            Self::TooManyHeaders { limit } => {
+                write!(f, "peer sent more than {limit} headers in a multipart part")
+            }
+            Self::TooManyParts { limit } => write!(f, "peer sent more than {limit} parts"),
+            Self::Truncated => {
+                f.write_str("peer's multipart body ended before its close delimiter")
+            }
+        }
+    }
+}
+
+impl std::error::Error for MultipartError {}
+
+impl From<MultipartError> for HttpError {
+    fn from(e: MultipartError) -> Self {
+        let status = match e {
+            MultipartError::TooManyParts { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            MultipartError::NotMultipart => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        HttpError::new(status).with_text(e.to_string())
+    }
+}
+
+/// A part's header section, with the `Content-Disposition` parameters picked out.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PartHead {
+    /// Every header field of the part.
+    pub headers: HeaderMap,
+    /// The form field name (`Content-Disposition: form-data; name=..`).
+    pub name: Option<String>,
+    /// The file name, if the part is a file (`filename*` preferred over `filename`).
+    pub filename: Option<String>,
+}
+
+impl PartHead {
+    /// The part's `Content-Type`, if given (RFC 7578 defaults it to `text/plain`).
+    pub fn content_type(&self) -> Option<&str> {
+        self.headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+    }
+}
+
+/// What the parser reports, in order: `Part`, its `Data`*, `PartEnd`, ..., `End`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MultipartEvent {
+    /// A part starts.
+    Part(PartHead),
+    /// Content of the current part.
+    Data(Bytes),
+    /// The current part's content is complete.
+    PartEnd,
+    /// The close delimiter was seen; nothing more follows.
+    End,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Before the first delimiter; `at_start` while it may still open the body.
+    Preamble {
+        at_start: bool,
+    },
+    AfterDelimiter,
+    Headers,
+    Body,
+    Epilogue,
+}
+
+/// The sans-IO multipart parser: [`handle_input`](Self::handle_input) /
+/// [`handle_eof`](Self::handle_eof) in, [`poll_event`](Self::poll_event) out; `Ok(None)`
+/// means "feed me more". Errors are sticky.
+#[derive(Debug)]
+pub struct MultipartParser {
+    /// `CRLF "--" boundary`.
+    delimiter: Vec<u8>,
+    limits: MultipartLimits,
+    buf: BytesMut,
+    state: State,
+    eof: bool,
+    error: Option<MultipartError>,
+    /// Header section of the part being read: bytes consumed, where the line scan
+    /// resumes, fields so far.
+    header_bytes: usize,
+    scan_from: usize,
+    head: HeaderMap,
+    parts: usize,
+}
+
+impl MultipartParser {
+    /// A parser for `boundary` (as given in the Content-Type).
+    pub fn new(boundary: &str, limits: MultipartLimits) -> Result<Self, MultipartError> {
+        if !valid_boundary(boundary) {
+            return Err(MultipartError::InvalidBoundary);
+        }
+        let mut delimiter = b"\r\n--".to_vec();
+        delimiter.extend_from_slice(boundary.as_bytes());
+        Ok(Self {
+            delimiter,
+            limits,
+            buf: BytesMut::new(),
+            state: State::Preamble { at_start: true },
+            eof: false,
+            error: None,
+            header_bytes: 0,
+            scan_from: 0,
+            head: HeaderMap::new(),
+            parts: 0,
+        })
+    }
+
+    /// A parser for the boundary in a `Content-Type` header value.
+    pub fn from_content_type(
+        content_type: &str,
+        limits: MultipartLimits,
+    ) -> Result<Self, MultipartError> {
+        Self::new(&boundary_of(content_type)?, limits)
+    }
+
+    /// More body bytes.
+    pub fn handle_input(&mut self, bytes: &[u8]) {
+        if self.state != State::Epilogue {
+            self.buf.extend_from_slice(bytes);
+        }
+    }
+
+    /// The body ended.
+    pub fn handle_eof(&mut self) {
+        self.eof = true;
+    }
+
+    /// The next event; `Ok(None)` when more input is needed (or after `End`).
+    #[must_use = "events carry the parts"]
+    pub fn poll_event(&mut self) -> Result<Option<MultipartEvent>, MultipartError> {
+        if let Some(e) = &self.error {
+            return Err(e.clone());
+        }
+        let result = self.step();
+        if let Err(e) = &result {
+            self.error = Some(e.clone());
+        }
+        result
+    }
+
+    fn step(&mut self) -> Result<Option<MultipartEvent>, MultipartError> {
+        loop {
+            match self.state {
+                State::Preamble { at_start } => {
+                    let dash_boundary = &self.delimiter[2..];
+                    if at_start {
+                        let n = self.buf.len().min(dash_boundary.len());
+                        if self.buf[..n] != dash_boundary[..n] {
+                            self.state = State::Preamble { at_start: false };
+                            continue;
+                        }
+                        if n < dash_boundary.len() {
+                            return self.need_more();
+                        }
+                        self.buf.advance(n);
+                        self.state = State::AfterDelimiter;
+                        continue;
+                    }
+                    match find(&self.buf, &self.delimiter) {
+                        Some(at) => {
+                            self.buf.advance(at + self.delimiter.len());
+                            self.state = State::AfterDelimiter;
+                        }
+                        None => {
+                            let keep = partial_suffix(&self.buf, &self.delimiter);
+                            let drop = self.buf.len() - keep;
+                            self.buf.advance(drop);
+                            return self.need_more();
+                        }
+                    }
+                }
+                State::AfterDelimiter => {
+                    // `--` closes; otherwise optional transport padding, then CRLF.
+                    if self.buf.starts_with(b"--") {
+                        self.buf.clear();
+                        self.state = State::Epilogue;
+                        return Ok(Some(MultipartEvent::End));
+                    }
+                    let pad = self
+                        .buf
+                        .iter()
+                        .take_while(|&&b| b == b' ' || b == b'\t')
+                        .count();
+                    if pad > 64 {
+                        return Err(MultipartError::BadDelimiterLine);
+                    }
+                    let rest = &self.buf[pad..];
+                    if rest.starts_with(b"\r\n") {
+                        self.buf.advance(pad + 2);
+                        self.state = State::Headers;
+                        self.header_bytes = 0;
+                        self.scan_from = 0;
+                        self.head = HeaderMap::new();
+                        continue;
+                    }
+                    let could_continue =
+                        rest.is_empty() || rest == b"\r" || (pad == 0 && self.buf.as_ref() == b"-");
+                    if !could_continue {
+                        return Err(MultipartError::BadDelimiterLine);
+                    }
+                    return self.need_more();
+                }
+                State::Headers => match self.header_line()? {
+                    HeaderStep::NeedMore => return self.need_more(),
+                    HeaderStep::Field => {}
+                    HeaderStep::Done(head) => return Ok(Some(MultipartEvent::Part(head))),
+                },
+                State::Body => {
+                    return match find(&self.buf, &self.delimiter) {
+                        Some(0) => {
+                            self.buf.advance(self.delimiter.len());
+                            self.state = State::AfterDelimiter;
+                            Ok(Some(MultipartEvent::PartEnd))
+                        }
+                        Some(at) => Ok(Some(MultipartEvent::Data(self.buf.split_to(at).freeze()))),
+                        None => {
+                            let keep = partial_suffix(&self.buf, &self.delimiter);
+                            let ready = self.buf.len() - keep;
+                            if ready > 0 {
+                                Ok(Some(MultipartEvent::Data(
+                                    self.buf.split_to(ready).freeze(),
+                                )))
+                            } else {
+                                self.need_more()
+                            }
+                        }
+                    };
+                }
+                State::Epilogue => {
+                    self.buf.clear();
+                    return Ok(None);
+                }
+            }
+        }
+    }
+
+    fn need_more(&self) -> Result<Option<MultipartEvent>, MultipartError> {
+        if self.eof {
+            Err(MultipartError::Truncated)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// Consumes one complete header line, if buffered. The empty line ends the section
+    /// and yields the part's head.
+    fn header_line(&mut self) -> Result<HeaderStep, MultipartError> {
+        let limit = self.limits.max_header_bytes;
+        let Some(lf) = self.buf[self.scan_from..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map(|i| i + self.scan_from)
+        else {
+            self.scan_from = self.buf.len();
+            if self.header_bytes + self.buf.len() > limit {
+                return Err(MultipartError::HeadersTooLarge { limit });
+            }
+            return Ok(HeaderStep::NeedMore);
+        };
+        self.header_bytes += lf + 1;
+        if self.header_bytes > limit {
+            return Err(MultipartError::HeadersTooLarge { limit });
+        }
+        if lf == 0 || self.buf[lf - 1] != b'\r' {
+            return Err(MultipartError::BadHeaderLine(
+                "line not ended by CRLF".into(),
+            ));
+        }
+        let line = self.buf.split_to(lf + 1);
+        self.scan_from = 0;
+        let line = &line[..lf - 1];
+        if line.is_empty() {
+            self.parts += 1;
+            if self.parts > self.limits.max_parts {
+                return Err(MultipartError::TooManyParts {
+                    limit: self.limits.max_parts,
+                });
+            }
+            self.state = State::Body;
+            let headers = std::mem::take(&mut self.head);
+            return Ok(HeaderStep::Done(part_head(headers)));
+        }
+        if line[0] == b' ' || line[0] == b'\t' {
+            return Err(MultipartError::BadHeaderLine("obs-fold".into()));
+        }
+        if line.contains(&b'\r') {
+            return Err(MultipartError::BadHeaderLine("bare CR".into()));
+        }
+        let colon = line
+            .iter()
+            .position(|&b| b == b':')
+            .ok_or_else(|| MultipartError::BadHeaderLine("no colon".into()))?;
+        let name = HeaderName::from_bytes(&line[..colon])
+            .map_err(|_| MultipartError::BadHeaderLine("bad field name".into()))?;
+        let value = trim_ows(&line[colon + 1..]);
+        let value = HeaderValue::from_bytes(value)
+            .map_err(|_| MultipartError::BadHeaderLine("bad field value".into()))?;
+        if self.head.len() >= self.limits.max_headers {
+            return Err(MultipartError::TooManyHeaders {
+                limit: self.limits.max_headers,
+            });
+        }
+        self.head.append(name, value);
+        Ok(HeaderStep::Field)
+    }
+}
+
+/// What one step of the header section did.
+enum HeaderStep {
+    /// No complete line buffered.
+    NeedMore,
+    /// A field line was consumed.
+    Field,
+    /// The empty line: the section is complete.
+    Done(PartHead),
+}
+
+fn trim_ows(mut s: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = s {
+        s = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = s {
+        s = rest;
+    }
+    s
+}
+
+/// First position of `needle` in `hay`: jumps between CRs (the delimiter's first byte),
+/// so each byte is looked at about once.
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    let first = needle[0];
+    let mut from = 0;
+    while let Some(i) = hay[from..].iter().position(|&b| b == first) {
+        let at = from + i;
+        if hay.len() - at < needle.len() {
+            return None;
+        }
+        if &hay[at..at + needle.len()] == needle {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+/// Length of the longest suffix of `hay` that is a proper prefix of `needle` (bytes
+/// that might be the start of a delimiter still arriving).
+fn partial_suffix(hay: &[u8], needle: &[u8]) -> usize {
+    let max = hay.len().min(needle.len() - 1);
+    (1..=max)
+        .rev()
+        .find(|&k| hay[hay.len() - k..] == needle[..k])
+        .unwrap_or(0)
+}
+
+/// RFC 2046: 1 to 70 of `bchars`, not ending in a space.
+fn valid_boundary(b: &str) -> bool {
+    !b.is_empty()
+        && b.len() <= 70
+        && !b.ends_with(' ')
+        && b.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"'()+_,-./:=? ".contains(&c))
+}
+
+/// The `boundary` parameter of a `multipart/*` Content-Type value.
+pub fn boundary_of(content_type: &str) -> Result<String, MultipartError> {
+    let (media, params) = content_type.split_once(';').unwrap_or((content_type, ""));
+    if !media.trim().to_ascii_lowercase().starts_with("multipart/") {
+        return Err(MultipartError::NotMultipart);
+    }
+    params_of(params)
+        .into_iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("boundary"))
+        .map(|(_, v)| v)
+        .ok_or(MultipartError::MissingBoundary)
+}
+
+/// `; name=value; name="quoted \" value"` → pairs (values unquoted).
+fn params_of(s: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut rest = s;
+    loop {
+        rest = rest.trim_start_matches([' ', '\t', ';']);
+        let Some(eq) = rest.find('=') else { break };
+        let name = rest[..eq].trim().to_owned();
+        rest = rest[eq + 1..].trim_start();
+        let value;
+        if let Some(quoted) = rest.strip_prefix('"') {
+            let mut v = String::new();
+            let mut chars = quoted.char_indices();
+            let mut end = quoted.len();
+            while let Some((i, c)) = chars.next() {
+                match c {
+                    '\\' => {
+                        if let Some((_, n)) = chars.next() {
+                            v.push(n);
+                        }
+                    }
+                    '"' => {
+                        end = i + 1;
+                        break;
+                    }
+                    c => v.push(c),
+                }
+            }
+            value = v;
+            rest = &quoted[end.min(quoted.len())..];
+        } else {
+            let end = rest.find(';').unwrap_or(rest.len());
+            value = rest[..end].trim().to_owned();
+            rest = &rest[end..];
+        }
+        if name.is_empty() {
+            break;
+        }
+        out.push((name, value));
+    }
+    out
+}
+
+fn part_head(headers: HeaderMap) -> PartHead {
+    let mut head = PartHead {
+        headers,
+        ..PartHead::default()
+    };
+    let disposition = head
+        .headers
+        .get(http::header::CONTENT_DISPOSITION)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    if let Some(d) = disposition {
+        let params = d.split_once(';').map(|(_, p)| p).unwrap_or("");
+        let mut extended = None;
+        for (k, v) in params_of(params) {
+            match k.to_ascii_lowercase().as_str() {
+                "name" => head.name = Some(v),
+                "filename" => head.filename = Some(v),
+                // RFC 5987: charset'lang'percent-encoded.
+                "filename*" => {
+                    extended = v.splitn(3, '\'').nth(2).map(|enc| {
+                        percent_encoding::percent_decode_str(enc)
+                            .decode_utf8_lossy()
+                            .into_owned()
+                    })
+                }
+                _ => {}
+            }
+        }
+        if extended.is_some() {
+            head.filename = extended;
+        }
+    }
+    head
+}
+
+/// The async multipart reader over a request body (aiohttp's `MultipartReader`).
+///
+/// ```no_run
+/// # async fn handler(req: sansweb::web::Request) -> Result<String, sansweb::web::HttpError> {
+/// let mut multipart = req.multipart()?;
+/// let mut sizes = Vec::new();
+/// while let Some(mut part) = multipart.next_part().await? {
+///     let mut size = 0;
+///     while let Some(chunk) = part.chunk().await? {
+///         size += chunk.len(); // a 10 GB upload never sits in memory
+///     }
+///     sizes.push(format!("{:?}: {size}", part.name()));
+/// }
+/// Ok(sizes.join("\n"))
+/// # }
+/// ```
+pub struct Multipart<'r> {
+    request: &'r Request,
+    parser: MultipartParser,
+    done: bool,
+}
+
+impl fmt::Debug for Multipart<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Multipart")
+            .field("parser", &self.parser)
+            .finish()
+    }
+}
+
+impl<'r> Multipart<'r> {
+    pub(crate) fn new(request: &'r Request, parser: MultipartParser) -> Self {
+        Self {
+            request,
+            parser,
+            done: false,
+        }
+    }
+
+    async fn next_event(&mut self) -> Result<MultipartEvent, HttpError> {
+        loop {
+            if let Some(event) = self.parser.poll_event()? {
+                return Ok(event);
+            }
+            match self.request.chunk().await? {
+                Some(chunk) => self.parser.handle_input(&chunk),
+                None => self.parser.handle_eof(),
+            }
+        }
+    }
+
+    /// The next part, skipping what is left of the current one; `None` after the last.
+    pub async fn next_part(&mut self) -> Result<Option<Part<'_, 'r>>, HttpError> {
+        while !self.done {
+            match self.next_event().await? {
+                MultipartEvent::Part(head) => {
+                    return Ok(Some(Part {
+                        head,
+                        multipart: self,
+                        ended: false,
+                    }))
+                }
+                MultipartEvent::End => self.done = true,
+                MultipartEvent::Data(_) | MultipartEvent::PartEnd => {}
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// One part of a multipart body; its content is read as it arrives.
+pub struct Part<'m, 'r> {
+    head: PartHead,
+    multipart: &'m mut Multipart<'r>,
+    ended: bool,
+}
+
+impl fmt::Debug for Part<'_, '_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Part").field("head", &self.head).finish()
+    }
+}
+
+impl Part<'_, '_> {
+    /// The part's headers and disposition.
+    pub fn head(&self) -> &PartHead {
+        &self.head
+    }
+
+    /// The form field name.
+    pub fn name(&self) -> Option<&str> {
+        self.head.name.as_deref()
+    }
+
+    /// The file name, for a file part.
+    pub fn filename(&self) -> Option<&str> {
+        self.head.filename.as_deref()
+    }
+
+    /// The part's Content-Type, if given.
+    pub fn content_type(&self) -> Option<&str> {
+        self.head.content_type()
+    }
+
+    /// The next piece of the content; `None` at the part's end.
+    pub async fn chunk(&mut self) -> Result<Option<Bytes>, HttpError> {
+        if self.ended {
+            return Ok(None);
+        }
+        match self.multipart.next_event().await? {
+            MultipartEvent::Data(bytes) => Ok(Some(bytes)),
+            MultipartEvent::PartEnd => {
+                self.ended = true;
+                Ok(None)
+            }
+            // The parser always ends a part before another event; be safe anyway.
+            MultipartEvent::Part(_) | MultipartEvent::End => {
+                self.ended = true;
+                Err(HttpError::bad_request("multipart part ended unexpectedly"))
+            }
+        }
+    }
+
+    /// The whole content, refused with 413 past `limit` bytes.
+    pub async fn read_all(&mut self, limit: usize) -> Result<Bytes, HttpError> {
+        let mut all = BytesMut::new();
+        while let Some(chunk) = self.chunk().await? {
+            if all.len() + chunk.len() > limit {
+                return Err(HttpError::payload_too_large(
+                    limit,
+                    (all.len() + chunk.len()) as u64,
+                ));
+            }
+            all.extend_from_slice(&chunk);
+        }
+        Ok(all.freeze())
+    }
+
+    /// The whole content as UTF-8 text (400 if it is not), 413 past `limit` bytes.
+    pub async fn text(&mut self, limit: usize) -> Result<String, HttpError> {
+        let bytes = self.read_all(limit).await?;
+        String::from_utf8(bytes.to_vec())
+            .map_err(|_| HttpError::bad_request("multipart field is not valid UTF-8"))
+    }
+}
+
+/// A file of a form body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FormFile {
+    /// The form field name.
+    pub name: String,
+    /// The file name the client gave.
+    pub filename: String,
+    /// The part's Content-Type, if given.
+    pub content_type: Option<String>,
+    /// The content.
+    pub content: Bytes,
+}
+
+/// A whole form body: text fields and files, in order (aiohttp's `request.post()`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Form {
+    /// Text fields (name, value).
+    pub fields: Vec<(String, String)>,
+    /// File parts.
+    pub files: Vec<FormFile>,
+}
+
+/// Reads a whole multipart form, the sum of its contents bounded by `limit` (413).
+pub(crate) async fn read_form(
+    mut multipart: Multipart<'_>,
+    limit: usize,
+) -> Result<Form, HttpError> {
+    let mut form = Form::default();
+    let mut total = 0usize;
+    while let Some(mut part) = multipart.next_part().await? {
+        let content = part.read_all(limit - total).await?;
+        total += content.len();
+        let name = part.name().unwrap_or("").to_owned();
+        match part.filename() {
+            Some(filename) => form.files.push(FormFile {
+                name,
+                filename: filename.to_owned(),
+                content_type: part.content_type().map(str::to_owned),
+                content,
+            }),
+            None => {
+                let text = String::from_utf8(content.to_vec())
+                    .map_err(|_| HttpError::bad_request("multipart field is not valid UTF-8"))?;
+                form.fields.push((name, text));
+            }
+        }
+    }
+    Ok(form)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs the parser over `body` split at the given points, merging adjacent data.
+    fn parse_split(
+        boundary: &str,
+        body: &[u8],
+        splits: &[usize],
+    ) -> Result<Vec<MultipartEvent>, MultipartError> {
+        let mut p = MultipartParser::new(boundary, MultipartLimits::default())?;
+        let mut out: Vec<MultipartEvent> = Vec::new();
+        let push = |e: MultipartEvent, out: &mut Vec<MultipartEvent>| match (out.last_mut(), e) {
+            (Some(MultipartEvent::Data(prev)), MultipartEvent::Data(more)) => {
+                let mut joined = BytesMut::from(&prev[..]);
+                joined.extend_from_slice(&more);
+                *prev = joined.freeze();
+            }
+            (_, e) => out.push(e),
+        };
+        let mut last = 0;
+        for &at in splits.iter().chain(std::iter::once(&body.len())) {
+            p.handle_input(&body[last..at]);
+            last = at;
+            while let Some(e) = p.poll_event()? {
+                let end = e == MultipartEvent::End;
+                push(e, &mut out);
+                if end {
+                    return Ok(out);
+                }
+            }
+        }
+        p.handle_eof();
+        while let Some(e) = p.poll_event()? {
+            push(e, &mut out);
+        }
+        Ok(out)
+    }
+
+    /// Whole, every single split, and one byte at a time must agree.
+    fn parse_all_ways(boundary: &str, body: &[u8]) -> Result<Vec<MultipartEvent>, MultipartError> {
+        let whole = parse_split(boundary, body, &[]);
+        for at in 0..=body.len() {
+            assert_eq!(parse_split(boundary, body, &[at]), whole, "split at {at}");
+        }
+        let bytewise: Vec<usize> = (0..body.len()).collect();
+        assert_eq!(
+            parse_split(boundary, body, &bytewise),
+            whole,
+            "byte at a time"
+        );
+        whole
+    }
+
+    fn part(name: &str, filename: Option<&str>) -> PartHead {
+        PartHead {
+            name: Some(name.into()),
+            filename: filename.map(Into::into),
+            ..PartHead::default()
+        }
+    }
+
+    fn data(s: &str) -> MultipartEvent {
+        MultipartEvent::Data(Bytes::copy_from_slice(s.as_bytes()))
+    }
+
+    /// Compares events ignoring the raw header maps.
+    fn shape(events: Vec<MultipartEvent>) -> Vec<MultipartEvent> {
+        events
+            .into_iter()
+            .map(|e| match e {
+                MultipartEvent::Part(mut h) => {
+                    h.headers = HeaderMap::new();
+                    MultipartEvent::Part(h)
+                }
+                e => e,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn valid_bodies() {
+        use MultipartEvent::{End, Part, PartEnd};
+        let cases: Vec<(&str, &[u8], Vec<MultipartEvent>)> = vec![
+            (
+                "simple field",
+                b"--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nhello\r\n--XyZ--\r\n",
+                vec![Part(part("a", None)), data("hello"), PartEnd, End],
+            ),
+            (
+                "preamble, two parts, file, epilogue",
+                b"junk preamble\r\n--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n--XyZ\r\nContent-Disposition: form-data; name=\"f\"; filename=\"x.txt\"\r\nContent-Type: text/plain\r\n\r\nline1\r\nline2\r\n\r\n--XyZ--\r\nepilogue --XyZ",
+                vec![
+                    Part(part("a", None)), data("1"), PartEnd,
+                    Part(part("f", Some("x.txt"))), data("line1\r\nline2\r\n"), PartEnd,
+                    End,
+                ],
+            ),
+            (
+                "empty content, padding after boundary, no final CRLF",
+                b"--XyZ  \t\r\ncontent-disposition: form-data; name=e\r\n\r\n\r\n--XyZ--",
+                vec![Part(part("e", None)), PartEnd, End],
+            ),
+            (
+                "content with near-delimiters",
+                b"--XyZ\r\nContent-Disposition: form-data; name=\"n\"\r\n\r\n\r\n--XyQ \r\n-XyZ\r--XyZ\n\r\n--XyZ--\r\n",
+                vec![Part(part("n", None)), data("\r\n--XyQ \r\n-XyZ\r--XyZ\n"), PartEnd, End],
+            ),
+            (
+                "quoted name with escapes, filename* wins",
+                b"--XyZ\r\nContent-Disposition: form-data; name=\"a\\\"b\"; filename=\"plain.txt\"; filename*=UTF-8''%E2%82%AC.txt\r\n\r\nx\r\n--XyZ--\r\n",
+                vec![Part(part("a\"b", Some("\u{20ac}.txt"))), data("x"), PartEnd, End],
+            ),
+        ];
+        for (what, body, expected) in cases {
+            let got = parse_all_ways("XyZ", body).unwrap_or_else(|e| panic!("{what}: {e}"));
+            assert_eq!(shape(got), expected, "{what}");
+        }
+    }
+
+    #[test]
+    fn part_headers_kept() {
+        let body = b"--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.bin\"\r\nContent-Type: application/octet-stream\r\nX-Extra:  spaced \r\n\r\n\x00\x01\r\n--b--";
+        let events = parse_all_ways("b", body).expect("valid");
+        let MultipartEvent::Part(head) = &events[0] else {
+            panic!("first event is a part: {events:?}")
+        };
+        assert_eq!(head.content_type(), Some("application/octet-stream"));
+        assert_eq!(head.headers["x-extra"], "spaced");
+        assert_eq!(
+            events[1],
+            MultipartEvent::Data(Bytes::from_static(b"\x00\x01"))
+        );
+    }
+
+    #[test]
+    fn invalid_bodies() {
+        let big_header = format!("--b\r\nX-Big: {}\r\n\r\nx\r\n--b--", "a".repeat(9000));
+        let many_headers = format!("--b\r\n{}\r\nx\r\n--b--", "X-A: 1\r\n".repeat(17));
+        let many_parts = format!(
+            "{}--b--",
+            "--b\r\nContent-Disposition: form-data; name=\"p\"\r\n\r\nx\r\n".repeat(1025)
+        );
+        let cases: Vec<(&str, &[u8], MultipartError)> = vec![
+            (
+                "no boundary at all",
+                b"hello world",
+                MultipartError::Truncated,
+            ),
+            ("empty body", b"", MultipartError::Truncated),
+            (
+                "no close delimiter",
+                b"--b\r\n\r\ndata",
+                MultipartError::Truncated,
+            ),
+            (
+                "ends in headers",
+                b"--b\r\nX-A: 1\r\n",
+                MultipartError::Truncated,
+            ),
+            (
+                "junk after boundary",
+                b"--bjunk\r\n\r\nx\r\n--b--",
+                MultipartError::BadDelimiterLine,
+            ),
+            (
+                "bare LF after boundary",
+                b"--b\n\r\nx\r\n--b--",
+                MultipartError::BadDelimiterLine,
+            ),
+            (
+                "bare LF header line",
+                b"--b\r\nX-A: 1\n\r\nx\r\n--b--",
+                MultipartError::BadHeaderLine("line not ended by CRLF".into()),
+            ),
+            (
+                "bare CR in header",
+                b"--b\r\nX-A: 1\r2\r\n\r\nx\r\n--b--",
+                MultipartError::BadHeaderLine("bare CR".into()),
+            ),
+            (
+                "obs-fold",
+                b"--b\r\nX-A: 1\r\n 2\r\n\r\nx\r\n--b--",
+                MultipartError::BadHeaderLine("obs-fold".into()),
+            ),
+            (
+                "no colon",
+                b"--b\r\nX-A 1\r\n\r\nx\r\n--b--",
+                MultipartError::BadHeaderLine("no colon".into()),
+            ),
+            (
+                "space in name",
+                b"--b\r\nX A: 1\r\n\r\nx\r\n--b--",
+                MultipartError::BadHeaderLine("bad field name".into()),
+            ),
+            (
+                "header too big",
+                big_header.as_bytes(),
+                MultipartError::HeadersTooLarge { limit: 8192 },
+            ),
+            (
+                "too many headers",
+                many_headers.as_bytes(),
+                MultipartError::TooManyHeaders { limit: 16 },
+            ),
+        ];
+        for (what, body, expected) in cases {
+            assert_eq!(parse_all_ways("b", body), Err(expected), "{what}");
+        }
+        // Too big to split every way in reasonable time: whole and byte at a time.
+        let body = many_parts.as_bytes();
+        let expected = Err(MultipartError::TooManyParts { limit: 1024 });
+        assert_eq!(parse_split("b", body, &[]), expected);
+        let bytewise: Vec<usize> = (0..body.len()).collect();
+        assert_eq!(parse_split("b", body, &bytewise), expected);
+    }
+
+    #[test]
+    fn errors_are_sticky() {
+        let mut p = MultipartParser::new("b", MultipartLimits::default()).expect("boundary");
+        p.handle_input(b"--bX");
+        assert_eq!(p.poll_event(), Err(MultipartError::BadDelimiterLine));
+        p.handle_input(b"\r\n\r\n");
+        assert_eq!(p.poll_event(), Err(MultipartError::BadDelimiterLine));
+    }
+
+    #[test]
+    fn content_is_streamed_in_bounded_memory() {
+        let mut p = MultipartParser::new("b", MultipartLimits::default()).expect("boundary");
+        p.handle_input(b"--b\r\n\r\n");
+        assert!(matches!(p.poll_event(), Ok(Some(MultipartEvent::Part(_)))));
+        let chunk = vec![b'x'; 64 * 1024];
+        let mut seen = 0;
+        for _ in 0..100 {
+            p.handle_input(&chunk);
+            while let Some(MultipartEvent::Data(d)) = p.poll_event().expect("valid") {
+                seen += d.len();
+            }
+            assert!(p.buf.len() < 8, "held back only a delimiter prefix");
+        }
+        assert_eq!(seen, 100 * chunk.len());
+    }
+
+    #[test]
+    fn boundaries() {
+        let cases: &[(&str, Result<&str, MultipartError>)] = &[
+            ("multipart/form-data; boundary=abc", Ok("abc")),
+            ("Multipart/Form-Data;boundary=\"a b:c\"", Ok("a b:c")),
+            ("multipart/mixed; charset=x; BOUNDARY=z", Ok("z")),
+            (
+                "text/plain; boundary=abc",
+                Err(MultipartError::NotMultipart),
+            ),
+            ("multipart/form-data", Err(MultipartError::MissingBoundary)),
+        ];
+        for (ct, expected) in cases {
+            assert_eq!(
+                boundary_of(ct).as_deref().map_err(Clone::clone),
+                expected.clone(),
+                "{ct}"
+            );
+        }
+        for bad in [
+            "",
+            "ends with space ",
+            &"x".repeat(71),
+            "semi;colon",
+            "quote\"",
+        ] {
+            assert_eq!(
+                MultipartParser::new(bad, MultipartLimits::default()).err(),
+                Some(MultipartError::InvalidBoundary),
+                "{bad:?}"
+            );
+        }
+    }
+}
