@@ -41,3 +41,77 @@ fn corpus_h1_chunked() {
     let n = replay("h1_chunked", sansweb_core::fuzzing::h1::chunked);
     assert!(n > 0, "no corpus files replayed");
 }
+
+/// Regression inputs found by fuzzing, kept as tests for the lead to decide on (the
+/// codec lives in `core/src/h1`, outside the fuzzing branch).
+#[allow(clippy::disallowed_methods)] // one clock reading as the codec's `now`
+mod findings {
+    use sansweb_core::h1::{Client, Config, Conn, ErrorKind, Event, RequestHead, Server};
+    use std::time::Instant;
+
+    /// The error a server reports for `input`, fed in reads of `step` bytes, then EOF.
+    fn server_error(input: &[u8], step: usize) -> Option<ErrorKind> {
+        let now = Instant::now();
+        let mut conn = Conn::<Server>::new(Config::server(), now);
+        for read in input.chunks(step) {
+            conn.handle_input(now, read);
+            while let Some(event) = conn.poll_event() {
+                if let Event::Error(err) = event {
+                    return Some(err.kind().clone());
+                }
+            }
+        }
+        conn.handle_eof(now);
+        while let Some(event) = conn.poll_event() {
+            if let Event::Error(err) = event {
+                return Some(err.kind().clone());
+            }
+        }
+        None
+    }
+
+    /// The error a client reports for `input` as the response to a GET.
+    fn client_error(input: &[u8], step: usize) -> Option<ErrorKind> {
+        let now = Instant::now();
+        let mut conn = Conn::<Client>::new(Config::client(), now);
+        let uri = "http://example.com/".parse().expect("uri");
+        conn.send_request(now, RequestHead::new(http::Method::GET, uri))
+            .expect("request");
+        conn.send_end(now, None).expect("end");
+        for read in input.chunks(step) {
+            conn.handle_input(now, read);
+            while let Some(event) = conn.poll_event() {
+                if let Event::Error(err) = event {
+                    return Some(err.kind().clone());
+                }
+            }
+        }
+        None
+    }
+
+    /// Found by `h1_request`: a malformed head gives `InvalidLineEnding` when it
+    /// arrives whole (the scanner finds the bare CR in line 2 before httparse runs) but
+    /// `InvalidMethod` when it trickles in byte by byte (the early line checks refuse
+    /// line 1 first). Both are 400s and both close the connection; only the error kind
+    /// and the error response's body text depend on the read split. Whole-vs-split
+    /// equality (the house rule for parsers) does not hold for the error kind.
+    #[test]
+    #[ignore = "codec finding for the lead: error kind depends on read split"]
+    fn error_kind_depends_on_split_request() {
+        let input = b"G(T / HTTP/1.1\r\n/ HTTP/1.1\r\r\n";
+        let whole = server_error(input, input.len());
+        let trickled = server_error(input, 1);
+        assert_eq!(whole, trickled);
+    }
+
+    /// Found by `h1_response`: the same for a status line: `InvalidLineEnding` whole
+    /// (bare CR before the CRLF), `InvalidStatus` byte by byte (`2000` checked early).
+    #[test]
+    #[ignore = "codec finding for the lead: error kind depends on read split"]
+    fn error_kind_depends_on_split_response() {
+        let input = b"HTTP/1.1 2000 OK\r\x0f\r\n";
+        let whole = client_error(input, input.len());
+        let trickled = client_error(input, 1);
+        assert_eq!(whole, trickled);
+    }
+}
