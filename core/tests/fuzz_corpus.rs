@@ -114,4 +114,40 @@ mod findings {
         let trickled = client_error(input, 1);
         assert_eq!(whole, trickled);
     }
+
+    /// Seen while writing the `respond_at_head` mode of the fuzz driver: a server that
+    /// answered a request before reading its body, then fails on that body (here the
+    /// peer closes mid-body), queues a 400 as well, so the client gets two responses
+    /// for one request. `Conn::fail` queues the error answer whenever the writer is
+    /// idle, which it also is once the early answer is complete.
+    #[test]
+    #[ignore = "codec finding for the lead: second response after an early answer"]
+    fn no_error_response_after_early_answer() {
+        let now = Instant::now();
+        let mut conn = Conn::<Server>::new(Config::server(), now);
+        conn.handle_input(
+            now,
+            b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nab",
+        );
+        let mut events = Vec::new();
+        while let Some(event) = conn.poll_event() {
+            if matches!(event, Event::Head(_)) {
+                let head = sansweb_core::h1::ResponseHead::new(http::StatusCode::OK);
+                conn.send_full_response(now, head, bytes::Bytes::from_static(b"ok"))
+                    .expect("answer");
+            }
+            events.push(event);
+        }
+        conn.handle_eof(now);
+        while let Some(event) = conn.poll_event() {
+            events.push(event);
+        }
+        let mut out = Vec::new();
+        while let Some(bytes) = conn.poll_transmit() {
+            out.extend_from_slice(&bytes);
+        }
+        let text = String::from_utf8_lossy(&out);
+        assert!(matches!(events.last(), Some(Event::Error(_))), "{events:?}");
+        assert_eq!(text.matches("HTTP/1.1 ").count(), 1, "{text}");
+    }
 }
