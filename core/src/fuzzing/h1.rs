@@ -300,8 +300,8 @@ impl ServerDriver {
                     self.trace.transmit(conn);
                     // An interim 100 written in the same step belongs before the error.
                     let written = &self.trace.out[mark..];
-                    let interim = written.len()
-                        - written.strip_prefix(CONTINUE).unwrap_or(written).len();
+                    let interim =
+                        written.len() - written.strip_prefix(CONTINUE).unwrap_or(written).len();
                     self.trace.error_at = Some(mark + interim);
                     self.check_error_response(mark + interim, before);
                 }
