@@ -3,5 +3,6 @@
 //! Invariant for every function: any input either parses or gives a protocol error;
 //! never a panic, never unbounded memory.
 pub mod cookie;
+pub mod h1;
 pub mod router;
 pub mod ws;

@@ -198,7 +198,9 @@ impl ChunkedDecoder {
             self.state = match std::mem::replace(&mut self.state, State::Done) {
                 State::Size { value, digits } => match (hex_value(b), b) {
                     (Some(d), _) => {
-                        if value >> 60 != 0 {
+                        // At most 16 hex digits, leading zeros included: the value fits
+                        // a u64 and the size line stays short whatever the peer sends.
+                        if digits >= 16 {
                             return Err(ErrorKind::InvalidChunkSize);
                         }
                         State::Size {

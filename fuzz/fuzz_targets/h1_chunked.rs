@@ -1,0 +1,3 @@
+//! HTTP/1.1 codec: see `sansweb_core::fuzzing::h1::chunked`.
+#![no_main]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| sansweb_core::fuzzing::h1::chunked(data));
