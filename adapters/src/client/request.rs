@@ -1,0 +1,520 @@
+//! [`RequestBuilder`]: one request's overrides, and the exchange loop that sends it.
+//!
+//! # Theory of operation
+//!
+//! ```text
+//!  send ─▶ Redirects(current) ─▶ exchange ─┬─▶ head ─▶ store Set-Cookie ─▶ redirect? ─┐
+//!                ▲                          │                                          │
+//!                └──── follow (body drained, connection back to the pool) ◀───────────┘
+//!  exchange: acquire ─▶ write head (+Cookie) ─▶ [100-continue wait] ─▶ body ─▶ wait head
+//!            failure on a reused connection before any response byte, idempotent
+//!            method ─▶ once more on a fresh connection (Pool::should_retry)
+//! ```
+//!
+//! One [`RequestTimers`] covers the whole logical request, redirects included, and
+//! moves on into the response so `sock_read` and `total` keep timing the body.
+
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Method, Uri};
+use sansweb_core::client::{
+    should_retry, ClientTimeout, PoolKey, RedirectBody, RedirectDecision, RedirectError,
+    RedirectRequest, Redirects, RequestTimers,
+};
+use sansweb_core::h1::{Event, RequestHead, ResponseHead};
+use url::Url;
+
+use super::decode::Decoder;
+use super::error::ClientError;
+use super::pool::Lease;
+use super::response::{keep_alive_hint, Body, ClientResponse};
+use super::session::ClientSession;
+use crate::rt::Runtime;
+
+/// Most bytes of a redirect response's body read to keep its connection.
+const REDIRECT_DRAIN: usize = 64 * 1024;
+
+/// A request being built; finish with [`send`](Self::send).
+pub struct RequestBuilder<R: Runtime> {
+    session: ClientSession<R>,
+    method: Method,
+    url: String,
+    headers: HeaderMap,
+    query: Vec<(String, String)>,
+    body: Option<Bytes>,
+    timeout: Option<ClientTimeout>,
+    raise_for_status: Option<bool>,
+    follow_redirects: Option<bool>,
+    max_redirects: Option<usize>,
+    expect_continue: bool,
+    error: Option<ClientError>,
+}
+
+impl<R: Runtime> RequestBuilder<R> {
+    pub(crate) fn new(session: ClientSession<R>, method: Method, url: &str) -> Self {
+        Self {
+            session,
+            method,
+            url: url.to_owned(),
+            headers: HeaderMap::new(),
+            query: Vec::new(),
+            body: None,
+            timeout: None,
+            raise_for_status: None,
+            follow_redirects: None,
+            max_redirects: None,
+            expect_continue: false,
+            error: None,
+        }
+    }
+
+    fn fail(&mut self, why: String) {
+        self.error.get_or_insert(ClientError::Request(why));
+    }
+
+    /// Sets a header (replacing the session default of the same name).
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        match (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            (Ok(n), Ok(v)) => {
+                self.headers.append(n, v);
+            }
+            _ => self.fail(format!("invalid header {name:?}")),
+        }
+        self
+    }
+
+    /// Sets every header of `headers`.
+    pub fn headers(mut self, headers: HeaderMap) -> Self {
+        for (n, v) in &headers {
+            self.headers.append(n.clone(), v.clone());
+        }
+        self
+    }
+
+    /// Appends query parameters (aiohttp's `params`), percent-encoded.
+    pub fn query<K: AsRef<str>, V: AsRef<str>>(mut self, pairs: &[(K, V)]) -> Self {
+        for (k, v) in pairs {
+            self.query
+                .push((k.as_ref().to_owned(), v.as_ref().to_owned()));
+        }
+        self
+    }
+
+    /// The body as raw bytes.
+    pub fn body(mut self, body: impl Into<Bytes>) -> Self {
+        self.body = Some(body.into());
+        self
+    }
+
+    /// The body as text (`Content-Type: text/plain; charset=utf-8` unless set).
+    pub fn text(mut self, text: impl Into<String>) -> Self {
+        self.set_default_type("text/plain; charset=utf-8");
+        self.body = Some(Bytes::from(text.into()));
+        self
+    }
+
+    /// The body as JSON (`Content-Type: application/json` unless set).
+    pub fn json<T: serde::Serialize + ?Sized>(mut self, value: &T) -> Self {
+        match serde_json::to_vec(value) {
+            Ok(v) => {
+                self.set_default_type("application/json");
+                self.body = Some(Bytes::from(v));
+            }
+            Err(e) => self.fail(format!("JSON body: {e}")),
+        }
+        self
+    }
+
+    /// The body as an urlencoded form (`application/x-www-form-urlencoded`).
+    pub fn form<K: AsRef<str>, V: AsRef<str>>(mut self, pairs: &[(K, V)]) -> Self {
+        let mut ser = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in pairs {
+            ser.append_pair(k.as_ref(), v.as_ref());
+        }
+        self.set_default_type("application/x-www-form-urlencoded");
+        self.body = Some(Bytes::from(ser.finish()));
+        self
+    }
+
+    fn set_default_type(&mut self, value: &'static str) {
+        if !self.headers.contains_key(header::CONTENT_TYPE) {
+            self.headers
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(value));
+        }
+    }
+
+    /// HTTP Basic authorization.
+    pub fn basic_auth(self, user: &str, password: &str) -> Self {
+        use base64::Engine;
+        let token =
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        self.header("authorization", &format!("Basic {token}"))
+    }
+
+    /// Timeouts of this request (replacing the session's).
+    pub fn timeout(mut self, timeout: ClientTimeout) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Overrides the session's `raise_for_status`.
+    pub fn raise_for_status(mut self, on: bool) -> Self {
+        self.raise_for_status = Some(on);
+        self
+    }
+
+    /// Overrides whether redirects are followed (aiohttp's `allow_redirects`).
+    pub fn follow_redirects(mut self, on: bool) -> Self {
+        self.follow_redirects = Some(on);
+        self
+    }
+
+    /// Overrides the redirect limit.
+    pub fn max_redirects(mut self, n: usize) -> Self {
+        self.max_redirects = Some(n);
+        self
+    }
+
+    /// Sends `Expect: 100-continue` and the body only once the server agrees (or after
+    /// a short wait, as curl does).
+    pub fn expect_continue(mut self, on: bool) -> Self {
+        self.expect_continue = on;
+        self
+    }
+
+    fn resolve_url(&self) -> Result<Url, ClientError> {
+        let inner = &self.session.inner;
+        let mut url = match &inner.base_url {
+            Some(base) => base.join(&self.url),
+            None => Url::parse(&self.url),
+        }
+        .map_err(|e| ClientError::InvalidUrl(format!("{}: {e}", self.url)))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(ClientError::InvalidUrl(format!(
+                "{url}: only http and https are supported"
+            )));
+        }
+        if url.host_str().map_or(true, str::is_empty) {
+            return Err(ClientError::InvalidUrl(format!("{url}: no host")));
+        }
+        if !self.query.is_empty() {
+            let mut pairs = url.query_pairs_mut();
+            for (k, v) in &self.query {
+                pairs.append_pair(k, v);
+            }
+        }
+        Ok(url)
+    }
+
+    /// Sends the request; resolves once the response head arrived (and redirects were
+    /// followed). The body is read from the returned [`ClientResponse`].
+    pub async fn send(mut self) -> Result<ClientResponse<R>, ClientError> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        let url = self.resolve_url()?;
+        let inner = self.session.inner.clone();
+        let mut headers = inner.default_headers.clone();
+        let mut last: Option<HeaderName> = None;
+        for (name, value) in std::mem::take(&mut self.headers) {
+            // `HeaderMap` iteration gives `None` for repeated values of the same name.
+            match name {
+                Some(n) => {
+                    headers.insert(n.clone(), value);
+                    last = Some(n);
+                }
+                None => {
+                    if let Some(n) = &last {
+                        headers.append(n.clone(), value);
+                    }
+                }
+            }
+        }
+        if !headers.contains_key(header::USER_AGENT) {
+            headers.insert(
+                header::USER_AGENT,
+                HeaderValue::from_static(concat!("sansweb/", env!("CARGO_PKG_VERSION"))),
+            );
+        }
+        if !headers.contains_key(header::ACCEPT) {
+            headers.insert(header::ACCEPT, HeaderValue::from_static("*/*"));
+        }
+        if inner.auto_decompress && !headers.contains_key(header::ACCEPT_ENCODING) {
+            headers.insert(
+                header::ACCEPT_ENCODING,
+                HeaderValue::from_static("gzip, deflate"),
+            );
+        }
+        let mut policy = inner.redirects;
+        if let Some(f) = self.follow_redirects {
+            policy.follow = f;
+        }
+        if let Some(m) = self.max_redirects {
+            policy.max_redirects = m;
+        }
+        let body = self.body.take();
+        let mut redirects = Redirects::new(
+            policy,
+            RedirectRequest {
+                method: self.method.clone(),
+                url,
+                headers,
+                body: if body.is_some() {
+                    RedirectBody::Replayable
+                } else {
+                    RedirectBody::None
+                },
+            },
+        );
+        let timeout = self.timeout.unwrap_or(inner.timeout);
+        let mut timers = RequestTimers::new(timeout, inner.rt.now());
+        let raise = self.raise_for_status.unwrap_or(inner.raise_for_status);
+        loop {
+            let current = redirects.current().clone();
+            let body_now = match current.body {
+                RedirectBody::None => None,
+                _ => body.clone(),
+            };
+            let (head, lease) = self.exchange(&current, body_now, &mut timers).await?;
+            if let Some(jar) = &inner.cookie_jar {
+                let values: Vec<&str> = head
+                    .headers
+                    .get_all(header::SET_COOKIE)
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .collect();
+                if !values.is_empty() {
+                    let mut jar = jar.lock().unwrap_or_else(|p| p.into_inner());
+                    jar.store_response_cookies(&current.url, values, SystemTime::now());
+                }
+            }
+            let location = head.headers.get(header::LOCATION).map(|v| v.as_bytes());
+            let decision = redirects.handle_response(head.status, location);
+            let history = || -> Vec<(http::StatusCode, Url)> {
+                redirects
+                    .history()
+                    .iter()
+                    .map(|h| (h.status, h.url.clone()))
+                    .collect()
+            };
+            match decision {
+                Ok(RedirectDecision::Done) => {
+                    let history = history();
+                    let response =
+                        self.make_response(&current, head, lease, timers, history);
+                    if raise {
+                        response.raise_for_status()?;
+                    }
+                    return Ok(response);
+                }
+                Ok(RedirectDecision::Follow(_)) => {
+                    // Read a small redirect body to its end so its connection is reused;
+                    // a large one is cheaper to close.
+                    let mut hop = self.make_response(
+                        &current,
+                        head,
+                        lease,
+                        timers.clone(),
+                        Vec::new(),
+                    );
+                    let _ = hop.bytes_max(REDIRECT_DRAIN).await;
+                }
+                Err(RedirectError::TooManyRedirects { max }) => {
+                    let mut history = history();
+                    history.push((head.status, current.url.clone()));
+                    return Err(ClientError::TooManyRedirects { max, history });
+                }
+                Err(e) => return Err(ClientError::Redirect(e)),
+            }
+        }
+    }
+
+    fn make_response(
+        &self,
+        current: &RedirectRequest,
+        head: ResponseHead,
+        lease: Lease<R>,
+        timers: RequestTimers,
+        history: Vec<(http::StatusCode, Url)>,
+    ) -> ClientResponse<R> {
+        let inner = &self.session.inner;
+        let decoder = if inner.auto_decompress && current.method != Method::HEAD {
+            head.headers
+                .get(header::CONTENT_ENCODING)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| Decoder::for_encoding(v, inner.max_decompressed))
+        } else {
+            None
+        };
+        let hint = keep_alive_hint(&head.headers);
+        let reason = head.reason_phrase().to_owned();
+        ClientResponse::new(
+            head.status,
+            reason,
+            head.version,
+            head.headers,
+            current.url.clone(),
+            history,
+            Body::new(lease, timers, decoder, hint),
+        )
+    }
+
+    /// One request/response exchange on a pooled connection, retried once on a fresh
+    /// connection when a reused one turns out stale.
+    async fn exchange(
+        &self,
+        req: &RedirectRequest,
+        body: Option<Bytes>,
+        timers: &mut RequestTimers,
+    ) -> Result<(ResponseHead, Lease<R>), ClientError> {
+        let inner = &self.session.inner;
+        let mut key = PoolKey::from_url(&req.url)
+            .ok_or_else(|| ClientError::InvalidUrl(format!("{}: no host or port", req.url)))?;
+        if key.scheme == "https" {
+            key.tls_config = inner.tls_id;
+        }
+        let head = self.request_head(req, body.as_ref())?;
+        let mut attempt = 0;
+        loop {
+            let mut lease = inner.pool.acquire(&key, attempt > 0, timers).await?;
+            match self
+                .send_and_wait(&mut lease, head.clone(), body.clone(), timers)
+                .await
+            {
+                Ok(h) => return Ok((h, lease)),
+                Err(e) => {
+                    let conn = lease.conn();
+                    let retry = attempt == 0
+                        && matches!(
+                            e,
+                            ClientError::Io(_) | ClientError::ServerDisconnected { .. }
+                        )
+                        && should_retry(&req.method, conn.reused, conn.bytes_seen);
+                    drop(lease);
+                    if !retry {
+                        return Err(e);
+                    }
+                    attempt += 1;
+                }
+            }
+        }
+    }
+
+    fn request_head(
+        &self,
+        req: &RedirectRequest,
+        body: Option<&Bytes>,
+    ) -> Result<RequestHead, ClientError> {
+        let inner = &self.session.inner;
+        let target = match req.url.query() {
+            Some(q) => format!("{}?{}", req.url.path(), q),
+            None => req.url.path().to_owned(),
+        };
+        let uri: Uri = target
+            .parse()
+            .map_err(|e| ClientError::InvalidUrl(format!("{}: {e}", req.url)))?;
+        let mut head = RequestHead::new(req.method.clone(), uri);
+        head.headers = req.headers.clone();
+        if !head.headers.contains_key(header::HOST) {
+            let host = req.url.host_str().unwrap_or_default();
+            let value = match req.url.port() {
+                Some(p) => format!("{host}:{p}"),
+                None => host.to_owned(),
+            };
+            let value = HeaderValue::from_str(&value)
+                .map_err(|_| ClientError::InvalidUrl(format!("{}: bad host", req.url)))?;
+            head.headers.insert(header::HOST, value);
+        }
+        if let Some(jar) = &inner.cookie_jar {
+            let jar = jar.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(cookies) = jar.cookie_header_for(&req.url, SystemTime::now()) {
+                let merged = match head.headers.get(header::COOKIE).and_then(|v| v.to_str().ok())
+                {
+                    Some(own) => format!("{own}; {cookies}"),
+                    None => cookies,
+                };
+                if let Ok(v) = HeaderValue::from_str(&merged) {
+                    head.headers.insert(header::COOKIE, v);
+                }
+            }
+        }
+        head.headers.remove(header::TRANSFER_ENCODING);
+        match body {
+            Some(b) => {
+                head.headers
+                    .insert(header::CONTENT_LENGTH, HeaderValue::from(b.len()));
+                if self.expect_continue {
+                    head.headers
+                        .insert(header::EXPECT, HeaderValue::from_static("100-continue"));
+                }
+            }
+            None => {
+                head.headers.remove(header::CONTENT_LENGTH);
+                // aiohttp sends an explicit empty body for methods that usually have one.
+                if matches!(req.method, Method::POST | Method::PUT | Method::PATCH) {
+                    head.headers
+                        .insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+                }
+            }
+        }
+        Ok(head)
+    }
+
+    async fn send_and_wait(
+        &self,
+        lease: &mut Lease<R>,
+        head: RequestHead,
+        body: Option<Bytes>,
+        timers: &mut RequestTimers,
+    ) -> Result<ResponseHead, ClientError> {
+        let rt = &self.session.inner.rt;
+        let conn = lease.conn();
+        let local = |e: sansweb_core::h1::Error| ClientError::Request(e.to_string());
+        conn.conn.send_request(rt.now(), head).map_err(local)?;
+        let mut pending_body = body.filter(|b| !b.is_empty());
+        if pending_body.is_some() && self.expect_continue {
+            std::future::poll_fn(|cx| conn.poll_flush(cx, timers)).await?;
+            timers.handle_sent(rt.now());
+            loop {
+                match std::future::poll_fn(|cx| conn.poll_event(cx, timers)).await? {
+                    Event::Continue => break,
+                    Event::Informational(_) => continue,
+                    // Answered without wanting the body: the core closes the exchange.
+                    Event::Head(h) => return Ok(h),
+                    other => return Err(head_error(other, conn.bytes_seen)),
+                }
+            }
+        }
+        if let Some(b) = pending_body.take() {
+            conn.conn.send_data(rt.now(), b).map_err(local)?;
+        }
+        conn.conn.send_end(rt.now(), None).map_err(local)?;
+        std::future::poll_fn(|cx| conn.poll_flush(cx, timers)).await?;
+        timers.handle_sent(rt.now());
+        loop {
+            match std::future::poll_fn(|cx| conn.poll_event(cx, timers)).await? {
+                Event::Head(h) => return Ok(h),
+                Event::Informational(_) | Event::Continue => continue,
+                other => return Err(head_error(other, conn.bytes_seen)),
+            }
+        }
+    }
+}
+
+fn head_error(event: Event<ResponseHead>, bytes_seen: bool) -> ClientError {
+    match event {
+        Event::Closed => ClientError::ServerDisconnected {
+            response_started: bytes_seen,
+        },
+        Event::Error(_) if !bytes_seen => ClientError::ServerDisconnected {
+            response_started: false,
+        },
+        Event::Error(e) => ClientError::Payload(e.to_string()),
+        other => ClientError::Payload(format!("unexpected event before the head: {other:?}")),
+    }
+}
