@@ -151,6 +151,11 @@ impl<R: Runtime> ClientSession<R> {
         self.request(Method::OPTIONS, url)
     }
 
+    /// The runtime the session runs on.
+    pub fn runtime(&self) -> &R {
+        &self.inner.rt
+    }
+
     /// The session's cookie jar (shared with clones), if it has one.
     pub fn cookie_jar(&self) -> Option<&Arc<Mutex<CookieJar>>> {
         self.inner.cookie_jar.as_ref()
