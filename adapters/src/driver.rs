@@ -181,4 +181,3 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Transport<S> {
         (self.stream, self.pending)
     }
 }
-

@@ -6,10 +6,10 @@ mod client_support;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use client_support::{refused_port, TestServer};
 use sansweb::client::{ClientError, ClientTimeout, ConnectorKind, TimeoutKind};
 use sansweb::rt::Runtime;
 use sansweb::ClientSession;
-use client_support::{refused_port, TestServer};
 
 fn session<R: Runtime>(rt: R) -> ClientSession<R> {
     ClientSession::with_runtime(rt)
@@ -101,7 +101,13 @@ async fn keep_alive_reuse<R: Runtime>(rt: R) {
         .build()
         .unwrap();
     for _ in 0..2 {
-        s.get(&srv.url("/text")).send().await.unwrap().text().await.unwrap();
+        s.get(&srv.url("/text"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
     }
     let seen = srv.seen();
     assert_ne!(seen[0].conn, seen[1].conn);
@@ -164,7 +170,10 @@ async fn default_headers<R: Runtime>(rt: R) {
         .await
         .unwrap();
     let text = r.text().await.unwrap();
-    assert!(text.contains("x-api-key: k2") && !text.contains("k1"), "{text}");
+    assert!(
+        text.contains("x-api-key: k2") && !text.contains("k1"),
+        "{text}"
+    );
 }
 
 async fn sock_read_timeout<R: Runtime>(rt: R) {
@@ -174,7 +183,12 @@ async fn sock_read_timeout<R: Runtime>(rt: R) {
         sock_read: Some(Duration::from_millis(200)),
         ..ClientTimeout::default()
     };
-    let err = s.get(&srv.url("/slow")).timeout(t).send().await.unwrap_err();
+    let err = s
+        .get(&srv.url("/slow"))
+        .timeout(t)
+        .send()
+        .await
+        .unwrap_err();
     assert!(
         matches!(
             err,
@@ -200,9 +214,20 @@ async fn sock_read_timeout<R: Runtime>(rt: R) {
         total: Some(Duration::from_millis(300)),
         ..ClientTimeout::default()
     };
-    let err = s.get(&srv.url("/slow")).timeout(t).send().await.unwrap_err();
+    let err = s
+        .get(&srv.url("/slow"))
+        .timeout(t)
+        .send()
+        .await
+        .unwrap_err();
     assert!(
-        matches!(err, ClientError::Timeout { kind: TimeoutKind::Total, .. }),
+        matches!(
+            err,
+            ClientError::Timeout {
+                kind: TimeoutKind::Total,
+                ..
+            }
+        ),
         "{err:?}"
     );
 }
@@ -229,7 +254,13 @@ async fn refused_is_connector_error<R: Runtime>(rt: R) {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, ClientError::Connector { kind: ConnectorKind::Dns, .. }),
+        matches!(
+            err,
+            ClientError::Connector {
+                kind: ConnectorKind::Dns,
+                ..
+            }
+        ),
         "{err:?}"
     );
     let err = s.get("ftp://example.com/").send().await.unwrap_err();
@@ -243,11 +274,10 @@ async fn status_404_raise_for_status<R: Runtime>(rt: R) {
     assert_eq!(r.status(), 404);
     let err = r.raise_for_status().unwrap_err();
     match &err {
-        ClientError::Response {
-            status, message, ..
-        } => {
-            assert_eq!(*status, 404);
-            assert_eq!(message, "Not Found");
+        ClientError::Response(e) => {
+            assert_eq!(e.status, 404);
+            assert_eq!(e.message, "Not Found");
+            assert_eq!(e.url.as_str(), srv.url("/status/404"));
         }
         other => panic!("{other:?}"),
     }
@@ -315,7 +345,10 @@ async fn streaming_bounded<R: Runtime>(rt: R) {
     std::thread::sleep(Duration::from_millis(300));
     let b = srv.endless_written.load(Ordering::SeqCst);
     assert_eq!(a, b, "server blocked while the client does not read");
-    assert!(a < 64 << 20, "socket buffers, not the client, hold the backlog: {a}");
+    assert!(
+        a < 64 << 20,
+        "socket buffers, not the client, hold the backlog: {a}"
+    );
     drop(r);
 }
 
@@ -329,7 +362,10 @@ async fn dropped_half_read_not_reused<R: Runtime>(rt: R) {
     let mut r = s.get(&srv.url("/text")).send().await.unwrap();
     r.text().await.unwrap();
     let seen = srv.seen();
-    assert_ne!(seen[0].conn, seen[1].conn, "a new connection after the drop");
+    assert_ne!(
+        seen[0].conn, seen[1].conn,
+        "a new connection after the drop"
+    );
 }
 
 async fn redirects_with_history<R: Runtime>(rt: R) {
@@ -404,7 +440,13 @@ async fn expect_continue_and_close<R: Runtime>(rt: R) {
     let mut r = s.get(&srv.url("/close")).send().await.unwrap();
     assert_eq!(r.text().await.unwrap(), "bye");
     assert_eq!(s.idle_connections(), 0);
-    s.get(&srv.url("/text")).send().await.unwrap().text().await.unwrap();
+    s.get(&srv.url("/text"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let seen = srv.seen();
     assert_ne!(seen[1].conn, seen[2].conn);
 }
@@ -413,7 +455,13 @@ async fn stale_reused_connection_is_retried<R: Runtime>(rt: R) {
     let srv = TestServer::start();
     let s = session(rt);
     // The server answers keep-alive, then closes the socket while it sits idle.
-    s.get(&srv.url("/oneshot")).send().await.unwrap().text().await.unwrap();
+    s.get(&srv.url("/oneshot"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert_eq!(s.idle_connections(), 1);
     std::thread::sleep(Duration::from_millis(100));
     let mut r = s.get(&srv.url("/text")).send().await.unwrap();
@@ -422,11 +470,25 @@ async fn stale_reused_connection_is_retried<R: Runtime>(rt: R) {
     assert_eq!(seen.len(), 2);
     assert_ne!(seen[0].conn, seen[1].conn);
     // Not for POST: it may have reached the server, so it is not repeated.
-    s.get(&srv.url("/oneshot")).send().await.unwrap().text().await.unwrap();
+    s.get(&srv.url("/oneshot"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     std::thread::sleep(Duration::from_millis(100));
-    let err = s.post(&srv.url("/echo")).body("x").send().await.unwrap_err();
+    let err = s
+        .post(&srv.url("/echo"))
+        .body("x")
+        .send()
+        .await
+        .unwrap_err();
     assert!(
-        matches!(err, ClientError::ServerDisconnected { .. } | ClientError::Io(_)),
+        matches!(
+            err,
+            ClientError::ServerDisconnected { .. } | ClientError::Io(_)
+        ),
         "{err:?}"
     );
 }

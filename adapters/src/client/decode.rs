@@ -164,7 +164,10 @@ mod tests {
         let packed = gz(&vec![0u8; 10 << 20]);
         let mut d = Decoder::for_encoding("gzip", 1 << 20).unwrap();
         let err = d.feed(&packed).and_then(|_| d.finish()).unwrap_err();
-        assert!(matches!(err, ClientError::Payload(ref m) if m.contains("cap")), "{err}");
+        assert!(
+            matches!(err, ClientError::Payload(ref m) if m.contains("cap")),
+            "{err}"
+        );
     }
 
     #[test]

@@ -47,6 +47,22 @@ impl fmt::Display for ConnectorKind {
 /// The redirects followed before the response an error is about, oldest first.
 pub type History = Vec<(StatusCode, Url)>;
 
+/// A 4xx/5xx response turned into an error (aiohttp's `ClientResponseError`).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ResponseError {
+    /// The status code.
+    pub status: StatusCode,
+    /// The reason phrase.
+    pub message: String,
+    /// The response headers.
+    pub headers: HeaderMap,
+    /// The redirects followed before it.
+    pub history: History,
+    /// The URL that answered.
+    pub url: Url,
+}
+
 /// Why a client request failed.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -73,18 +89,7 @@ pub enum ClientError {
     Payload(String),
     /// The server answered 4xx/5xx and `raise_for_status` was on
     /// (aiohttp's `ClientResponseError`).
-    Response {
-        /// The status code.
-        status: StatusCode,
-        /// The reason phrase.
-        message: String,
-        /// The response headers.
-        headers: HeaderMap,
-        /// The redirects followed before it.
-        history: History,
-        /// The URL that answered.
-        url: Url,
-    },
+    Response(Box<ResponseError>),
     /// More redirects than allowed (local policy).
     TooManyRedirects {
         /// The limit.
@@ -129,7 +134,7 @@ impl ClientError {
     #[must_use]
     pub fn status(&self) -> Option<StatusCode> {
         match self {
-            ClientError::Response { status, .. } => Some(*status),
+            ClientError::Response(e) => Some(e.status),
             _ => None,
         }
     }
@@ -178,12 +183,13 @@ impl fmt::Display for ClientError {
             }
             ClientError::Io(e) => write!(f, "connection error: {e}"),
             ClientError::Payload(why) => write!(f, "response payload error: {why}"),
-            ClientError::Response {
-                status,
-                message,
-                url,
-                ..
-            } => write!(f, "{}, message={message:?}, url={url}", status.as_u16()),
+            ClientError::Response(e) => write!(
+                f,
+                "{}, message={:?}, url={}",
+                e.status.as_u16(),
+                e.message,
+                e.url
+            ),
             ClientError::TooManyRedirects { max, history } => {
                 let last = history.last().map(|(_, u)| u.as_str()).unwrap_or("");
                 write!(f, "too many redirects (max {max}), last from {last}")

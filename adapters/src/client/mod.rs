@@ -47,7 +47,7 @@ mod response;
 mod session;
 mod tls;
 
-pub use error::{ClientError, ConnectorKind, History, TimeoutKind};
+pub use error::{ClientError, ConnectorKind, History, ResponseError, TimeoutKind};
 pub use request::RequestBuilder;
 pub use response::{ClientResponse, ResponseCookie};
 pub use sansweb_core::client::{ClientTimeout, CookieJar, CookieJarConfig};

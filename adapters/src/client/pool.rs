@@ -20,8 +20,8 @@ use std::task::{Poll, Waker};
 use std::time::Duration;
 
 use sansweb_core::client::{
-    Checkout, CheckoutOptions, ConnectTicket, Pool, PoolConfig, PoolEvent, PoolKey,
-    RequestTimers, WaiterId,
+    Checkout, CheckoutOptions, ConnectTicket, Pool, PoolConfig, PoolEvent, PoolKey, RequestTimers,
+    WaiterId,
 };
 use sansweb_core::h1::Config;
 
@@ -188,7 +188,9 @@ impl<R: Runtime> SessionPool<R> {
                 }
                 Checkout::Connect(ticket) => return self.connect(key, ticket, timers).await,
                 Checkout::Wait(_) => {
-                    return Err(ClientError::Request("pool granted a wait to a waiter".into()))
+                    return Err(ClientError::Request(
+                        "pool granted a wait to a waiter".into(),
+                    ))
                 }
             }
         }
@@ -311,7 +313,9 @@ impl<R: Runtime> Lease<R> {
 
     /// The connection (always present until check-in or drop).
     pub(crate) fn conn(&mut self) -> &mut Connection<R> {
-        self.conn.as_mut().unwrap_or_else(|| unreachable!("lease used after check-in"))
+        self.conn
+            .as_mut()
+            .unwrap_or_else(|| unreachable!("lease used after check-in"))
     }
 
     /// The response was read to its end: back to the pool if the core says the

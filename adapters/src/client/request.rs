@@ -151,8 +151,7 @@ impl<R: Runtime> RequestBuilder<R> {
     /// HTTP Basic authorization.
     pub fn basic_auth(self, user: &str, password: &str) -> Self {
         use base64::Engine;
-        let token =
-            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
         self.header("authorization", &format!("Basic {token}"))
     }
 
@@ -305,8 +304,7 @@ impl<R: Runtime> RequestBuilder<R> {
             match decision {
                 Ok(RedirectDecision::Done) => {
                     let history = history();
-                    let response =
-                        self.make_response(&current, head, lease, timers, history);
+                    let response = self.make_response(&current, head, lease, timers, history);
                     if raise {
                         response.raise_for_status()?;
                     }
@@ -315,13 +313,8 @@ impl<R: Runtime> RequestBuilder<R> {
                 Ok(RedirectDecision::Follow(_)) => {
                     // Read a small redirect body to its end so its connection is reused;
                     // a large one is cheaper to close.
-                    let mut hop = self.make_response(
-                        &current,
-                        head,
-                        lease,
-                        timers.clone(),
-                        Vec::new(),
-                    );
+                    let mut hop =
+                        self.make_response(&current, head, lease, timers.clone(), Vec::new());
                     let _ = hop.bytes_max(REDIRECT_DRAIN).await;
                 }
                 Err(RedirectError::TooManyRedirects { max }) => {
@@ -433,7 +426,10 @@ impl<R: Runtime> RequestBuilder<R> {
         if let Some(jar) = &inner.cookie_jar {
             let jar = jar.lock().unwrap_or_else(|p| p.into_inner());
             if let Some(cookies) = jar.cookie_header_for(&req.url, SystemTime::now()) {
-                let merged = match head.headers.get(header::COOKIE).and_then(|v| v.to_str().ok())
+                let merged = match head
+                    .headers
+                    .get(header::COOKIE)
+                    .and_then(|v| v.to_str().ok())
                 {
                     Some(own) => format!("{own}; {cookies}"),
                     None => cookies,

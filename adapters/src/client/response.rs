@@ -23,7 +23,7 @@ use sansweb_core::h1::Event;
 use url::Url;
 
 use super::decode::Decoder;
-use super::error::{ClientError, History};
+use super::error::{ClientError, History, ResponseError};
 use super::pool::Lease;
 use crate::rt::Runtime;
 
@@ -220,13 +220,21 @@ impl<R: Runtime> ClientResponse<R> {
 
     /// The `Content-Type` media type, lower case, without parameters.
     pub fn content_type(&self) -> Option<String> {
-        let v = self.headers.get(http::header::CONTENT_TYPE)?.to_str().ok()?;
+        let v = self
+            .headers
+            .get(http::header::CONTENT_TYPE)?
+            .to_str()
+            .ok()?;
         Some(v.split(';').next()?.trim().to_ascii_lowercase())
     }
 
     /// The `charset` parameter of `Content-Type`, if any.
     pub fn charset(&self) -> Option<String> {
-        let v = self.headers.get(http::header::CONTENT_TYPE)?.to_str().ok()?;
+        let v = self
+            .headers
+            .get(http::header::CONTENT_TYPE)?
+            .to_str()
+            .ok()?;
         v.split(';').skip(1).find_map(|p| {
             let (k, val) = p.split_once('=')?;
             k.trim()
@@ -238,13 +246,13 @@ impl<R: Runtime> ClientResponse<R> {
     /// Fails with [`ClientError::Response`] if the status is 4xx or 5xx.
     pub fn raise_for_status(&self) -> Result<(), ClientError> {
         if self.status.is_client_error() || self.status.is_server_error() {
-            return Err(ClientError::Response {
+            return Err(ClientError::Response(Box::new(ResponseError {
                 status: self.status,
                 message: self.reason.clone(),
                 headers: self.headers.clone(),
                 history: self.history.clone(),
                 url: self.url.clone(),
-            });
+            })));
         }
         Ok(())
     }
@@ -411,7 +419,9 @@ fn decode_text(body: &[u8], charset: Option<&str>) -> Result<String, ClientError
         "iso-8859-1" | "latin-1" | "latin1" | "us-ascii" | "ascii" => {
             Ok(body.iter().map(|&b| b as char).collect())
         }
-        other => Err(ClientError::Decode(format!("unsupported charset {other:?}"))),
+        other => Err(ClientError::Decode(format!(
+            "unsupported charset {other:?}"
+        ))),
     }
 }
 

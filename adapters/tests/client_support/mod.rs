@@ -29,15 +29,15 @@ macro_rules! on_every_runtime {
         mod $name {
             #[test]
             fn tokio() {
-                crate::client_support::run(|rt: sansweb::rt::TokioRuntime| super::$name(rt))
+                $crate::client_support::run(|rt: sansweb::rt::TokioRuntime| super::$name(rt))
             }
             #[test]
             fn smol() {
-                crate::client_support::run(|rt: sansweb::rt::SmolRuntime| super::$name(rt))
+                $crate::client_support::run(|rt: sansweb::rt::SmolRuntime| super::$name(rt))
             }
             #[test]
             fn async_std() {
-                crate::client_support::run(|rt: sansweb::rt::AsyncStdRuntime| {
+                $crate::client_support::run(|rt: sansweb::rt::AsyncStdRuntime| {
                     super::$name(rt)
                 })
             }
@@ -181,11 +181,7 @@ fn respond(out: &mut TcpStream, req: &Seen, addr: SocketAddr, endless: &AtomicUs
             br#"{"name":"sansweb","n":3}"#,
         ),
         "/echo" => {
-            let ctype = req
-                .headers
-                .get("content-type")
-                .cloned()
-                .unwrap_or_default();
+            let ctype = req.headers.get("content-type").cloned().unwrap_or_default();
             let extra = format!("Content-Type: {ctype}\r\nX-Method: {}\r\n", req.method);
             simple(out, "200 OK", &extra, &req.body)
         }
@@ -221,8 +217,14 @@ fn respond(out: &mut TcpStream, req: &Seen, addr: SocketAddr, endless: &AtomicUs
             thread::sleep(Duration::from_millis(1500));
             out.write_all(b"world").is_ok()
         }
-        "/oneshot" => simple(out, "200 OK", "", b"once") && false,
-        "/close" => simple(out, "200 OK", "Connection: close\r\n", b"bye") && false,
+        "/oneshot" => {
+            simple(out, "200 OK", "", b"once");
+            false
+        }
+        "/close" => {
+            simple(out, "200 OK", "Connection: close\r\n", b"bye");
+            false
+        }
         "/gzip" => {
             let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
             e.write_all(&b"compressed text ".repeat(1000)).unwrap();
@@ -245,7 +247,9 @@ fn respond(out: &mut TcpStream, req: &Seen, addr: SocketAddr, endless: &AtomicUs
             }
             for i in 0..128u32 {
                 let chunk = vec![(i % 251) as u8; 64 * 1024];
-                if out.write_all(format!("{:x}\r\n", chunk.len()).as_bytes()).is_err()
+                if out
+                    .write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
+                    .is_err()
                     || out.write_all(&chunk).is_err()
                     || out.write_all(b"\r\n").is_err()
                 {
