@@ -181,3 +181,4 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Transport<S> {
         (self.stream, self.pending)
     }
 }
+
