@@ -105,7 +105,13 @@ async fn verification_and_custom_ca<R: Runtime>(rt: R) {
     let s = ClientSession::with_runtime(rt.clone());
     let err = s.get(&url).send().await.unwrap_err();
     assert!(
-        matches!(err, ClientError::Connector { kind: ConnectorKind::Tls, .. }),
+        matches!(
+            err,
+            ClientError::Connector {
+                kind: ConnectorKind::Tls,
+                ..
+            }
+        ),
         "{err:?}"
     );
     assert!(!err.may_have_reached_server());
