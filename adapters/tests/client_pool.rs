@@ -49,7 +49,12 @@ async fn pool_queue_timeout_and_cancel<R: Runtime>(rt: R) {
         pool_queue: Some(Duration::from_millis(100)),
         ..ClientTimeout::default()
     };
-    let err = s.get(&srv.url("/text")).timeout(t).send().await.unwrap_err();
+    let err = s
+        .get(&srv.url("/text"))
+        .timeout(t)
+        .send()
+        .await
+        .unwrap_err();
     assert!(
         matches!(
             err,

@@ -67,6 +67,14 @@ impl<R: Runtime> Connection<R> {
         }
     }
 
+    /// Gives the socket back after an `Upgrade` (a CONNECT tunnel), with the bytes the
+    /// peer already sent beyond the HTTP exchange.
+    pub(crate) fn into_stream(self) -> (BoxStream, bytes::Bytes) {
+        let (stream, _written) = self.transport.into_parts();
+        let upgraded = self.conn.into_upgraded();
+        (stream, upgraded.read_buf)
+    }
+
     /// Arms the shared timer for `deadline` and polls it.
     fn poll_deadline(&mut self, cx: &mut Context<'_>, deadline: Instant) -> Poll<()> {
         let timer = match &mut self.timer {
@@ -221,19 +229,15 @@ pub(crate) async fn with_timers<R: Runtime, F: Future>(
     .await
 }
 
-/// Opens a TCP (and, for `https`, TLS) stream to `key`'s origin.
-pub(crate) async fn open_stream<R: Runtime>(
-    rt: &R,
-    key: &PoolKey,
-    tls: Option<&Arc<rustls::ClientConfig>>,
-) -> Result<BoxStream, ClientError> {
-    let host_port = format!("{}:{}", key.host, key.port);
-    // IP literals skip the resolver; URL hosts keep IPv6 brackets, which std does not want.
-    let bare = key.host.trim_start_matches('[').trim_end_matches(']');
+/// Opens a TCP stream to `host:port` (IP literal, or the runtime's resolver).
+async fn tcp_connect<R: Runtime>(rt: &R, host: &str, port: u16) -> Result<BoxStream, ClientError> {
+    let host_port = format!("{host}:{port}");
+    // URL hosts keep IPv6 brackets, which std does not want.
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
     let addrs = match bare.parse::<std::net::IpAddr>() {
-        Ok(ip) => vec![std::net::SocketAddr::new(ip, key.port)],
+        Ok(ip) => vec![std::net::SocketAddr::new(ip, port)],
         Err(_) => rt
-            .resolve(bare, key.port)
+            .resolve(bare, port)
             .await
             .map_err(|source| ClientError::Connector {
                 kind: ConnectorKind::Dns,
@@ -248,30 +252,47 @@ pub(crate) async fn open_stream<R: Runtime>(
             source: io::Error::new(io::ErrorKind::NotFound, "no address for host"),
         });
     }
-    // Try each address in turn (aiohttp does the same when happy eyeballs is off).
+    // Each address in turn (aiohttp does the same when happy eyeballs is off).
     let mut last = None;
-    let mut tcp = None;
     for addr in addrs {
         match rt.connect_tcp(addr).await {
-            Ok(s) => {
-                tcp = Some(s);
-                break;
-            }
+            Ok(s) => return Ok(Box::new(s)),
             Err(e) => last = Some(e),
         }
     }
-    let tcp = match tcp {
-        Some(s) => s,
-        None => {
-            let e = last.unwrap_or_else(|| io::Error::other("no address connected"));
-            return Err(ClientError::connect(&host_port, e));
+    let e = last.unwrap_or_else(|| io::Error::other("no address connected"));
+    Err(ClientError::connect(&host_port, e))
+}
+
+/// Opens a stream to `key`'s origin: TCP (through the key's proxy, tunnelled for
+/// `https`), then TLS for `https`.
+pub(crate) async fn open_stream<R: Runtime>(
+    rt: &R,
+    key: &PoolKey,
+    tls: Option<&Arc<rustls::ClientConfig>>,
+) -> Result<BoxStream, ClientError> {
+    let host = key.host.trim_start_matches('[').trim_end_matches(']');
+    let stream = match &key.proxy {
+        None => tcp_connect(rt, &key.host, key.port).await?,
+        Some(proxy) => {
+            let proxy = url::Url::parse(proxy)
+                .map_err(|e| ClientError::InvalidUrl(format!("proxy {proxy}: {e}")))?;
+            let (Some(p_host), Some(p_port)) = (proxy.host_str(), proxy.port_or_known_default())
+            else {
+                return Err(ClientError::InvalidUrl(format!("proxy {proxy}: no host")));
+            };
+            let stream = tcp_connect(rt, p_host, p_port).await?;
+            if key.scheme != "https" {
+                return Ok(stream);
+            }
+            super::proxy::tunnel(rt, stream, &proxy, host, key.port).await?
         }
     };
     if key.scheme != "https" {
-        return Ok(Box::new(tcp));
+        return Ok(stream);
     }
     let Some(tls) = tls else {
         return Err(ClientError::InvalidUrl("https needs TLS settings".into()));
     };
-    super::tls::handshake(tls, bare, tcp, &host_port).await
+    super::tls::handshake(tls, host, stream, &format!("{}:{}", key.host, key.port)).await
 }

@@ -42,6 +42,7 @@ mod connection;
 mod decode;
 mod error;
 mod pool;
+mod proxy;
 mod request;
 mod response;
 mod session;

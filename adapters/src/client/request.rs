@@ -14,6 +14,7 @@
 //! One [`RequestTimers`] covers the whole logical request, redirects included, and
 //! moves on into the response so `sock_read` and `total` keep timing the body.
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use bytes::Bytes;
@@ -29,8 +30,9 @@ use url::Url;
 use super::decode::Decoder;
 use super::error::ClientError;
 use super::pool::Lease;
+use super::proxy::{pick, proxy_authorization};
 use super::response::{keep_alive_hint, Body, ClientResponse};
-use super::session::ClientSession;
+use super::session::{parse_proxy, ClientSession};
 use crate::rt::Runtime;
 
 /// Most bytes of a redirect response's body read to keep its connection.
@@ -49,6 +51,7 @@ pub struct RequestBuilder<R: Runtime> {
     follow_redirects: Option<bool>,
     max_redirects: Option<usize>,
     expect_continue: bool,
+    proxy: Option<Arc<Url>>,
     error: Option<ClientError>,
 }
 
@@ -66,6 +69,7 @@ impl<R: Runtime> RequestBuilder<R> {
             follow_redirects: None,
             max_redirects: None,
             expect_continue: false,
+            proxy: None,
             error: None,
         }
     }
@@ -183,6 +187,17 @@ impl<R: Runtime> RequestBuilder<R> {
     /// a short wait, as curl does).
     pub fn expect_continue(mut self, on: bool) -> Self {
         self.expect_continue = on;
+        self
+    }
+
+    /// Sends this request through an HTTP proxy (overriding the session's).
+    pub fn proxy(mut self, url: &str) -> Self {
+        match parse_proxy(url) {
+            Ok(u) => self.proxy = Some(Arc::new(u)),
+            Err(e) => {
+                self.error.get_or_insert(e);
+            }
+        }
         self
     }
 
@@ -371,7 +386,9 @@ impl<R: Runtime> RequestBuilder<R> {
         if key.scheme == "https" {
             key.tls_config = inner.tls_id;
         }
-        let head = self.request_head(req, body.as_ref())?;
+        let proxy = pick(inner.proxy.as_ref(), self.proxy.as_ref());
+        key.proxy = proxy.as_ref().map(|p| p.to_string());
+        let head = self.request_head(req, body.as_ref(), proxy.as_deref())?;
         let mut attempt = 0;
         loop {
             let mut lease = inner.pool.acquire(&key, attempt > 0, timers).await?;
@@ -402,11 +419,22 @@ impl<R: Runtime> RequestBuilder<R> {
         &self,
         req: &RedirectRequest,
         body: Option<&Bytes>,
+        proxy: Option<&Url>,
     ) -> Result<RequestHead, ClientError> {
         let inner = &self.session.inner;
-        let target = match req.url.query() {
+        let origin_form = match req.url.query() {
             Some(q) => format!("{}?{}", req.url.path(), q),
             None => req.url.path().to_owned(),
+        };
+        // Through a proxy, plain http goes in absolute form (RFC 9112 §3.2.2).
+        let plain_proxy = proxy.filter(|_| req.url.scheme() == "http");
+        let target = match plain_proxy {
+            Some(_) => {
+                let mut u = req.url.clone();
+                u.set_fragment(None);
+                u.to_string()
+            }
+            None => origin_form,
         };
         let uri: Uri = target
             .parse()
@@ -438,6 +466,9 @@ impl<R: Runtime> RequestBuilder<R> {
                     head.headers.insert(header::COOKIE, v);
                 }
             }
+        }
+        if let Some(auth) = plain_proxy.and_then(proxy_authorization) {
+            head.headers.insert(header::PROXY_AUTHORIZATION, auth);
         }
         head.headers.remove(header::TRANSFER_ENCODING);
         match body {

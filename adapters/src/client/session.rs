@@ -31,6 +31,7 @@ pub(crate) struct SessionInner<R: Runtime> {
     pub(crate) auto_decompress: bool,
     pub(crate) max_decompressed: u64,
     pub(crate) tls_id: u64,
+    pub(crate) proxy: Option<Arc<Url>>,
 }
 
 /// An HTTP client session (aiohttp's `ClientSession`): a connection pool, a cookie jar
@@ -207,6 +208,7 @@ pub struct ClientSessionBuilder<R: Runtime> {
     auto_decompress: bool,
     max_decompressed: u64,
     tls: TlsOptions,
+    proxy: Option<String>,
     error: Option<ClientError>,
 }
 
@@ -224,6 +226,7 @@ impl<R: Runtime> ClientSessionBuilder<R> {
             auto_decompress: true,
             max_decompressed: DEFAULT_MAX_DECOMPRESSED,
             tls: TlsOptions::default(),
+            proxy: None,
             error: None,
         }
     }
@@ -373,6 +376,13 @@ impl<R: Runtime> ClientSessionBuilder<R> {
         self
     }
 
+    /// Sends every request through this HTTP proxy (`http://[user:pass@]host:port`):
+    /// absolute-form for `http` targets, a `CONNECT` tunnel for `https`.
+    pub fn proxy(mut self, url: &str) -> Self {
+        self.proxy = Some(url.to_owned());
+        self
+    }
+
     /// The session, or the first invalid setting.
     pub fn build(self) -> Result<ClientSession<R>, ClientError> {
         if let Some(e) = self.error {
@@ -382,6 +392,10 @@ impl<R: Runtime> ClientSessionBuilder<R> {
             Some(u) => Some(
                 Url::parse(u).map_err(|e| ClientError::InvalidUrl(format!("base URL {u}: {e}")))?,
             ),
+            None => None,
+        };
+        let proxy = match &self.proxy {
+            Some(p) => Some(Arc::new(parse_proxy(p)?)),
             None => None,
         };
         let tls = self.tls.build()?;
@@ -400,6 +414,7 @@ impl<R: Runtime> ClientSessionBuilder<R> {
                 auto_decompress: self.auto_decompress,
                 max_decompressed: self.max_decompressed,
                 tls_id,
+                proxy,
             }),
         })
     }
@@ -424,6 +439,7 @@ impl<R: Runtime> ClientSessionBuilder<R> {
                     auto_decompress: true,
                     max_decompressed: DEFAULT_MAX_DECOMPRESSED,
                     tls_id: 0,
+                    proxy: None,
                 }),
             }
         })
@@ -446,4 +462,15 @@ fn tls_settings_id(tls: &TlsOptions) -> u64 {
         }
     }
     h.finish()
+}
+
+/// A proxy URL: `http` only (TLS to the proxy itself is not supported).
+pub(crate) fn parse_proxy(p: &str) -> Result<Url, ClientError> {
+    let url = Url::parse(p).map_err(|e| ClientError::InvalidUrl(format!("proxy {p}: {e}")))?;
+    if url.scheme() != "http" || url.host_str().is_none() {
+        return Err(ClientError::InvalidUrl(format!(
+            "proxy {p}: only http://host:port proxies are supported"
+        )));
+    }
+    Ok(url)
 }

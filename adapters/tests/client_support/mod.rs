@@ -13,6 +13,9 @@ use std::time::Duration;
 
 use sansweb::rt::Runtime;
 
+pub mod proxy;
+pub mod tls;
+
 /// Runs `f` on a fresh executor of runtime `R`.
 pub fn run<R: Runtime, F, Fut>(f: F)
 where
