@@ -209,6 +209,17 @@ async fn sock_read_timeout<R: Runtime>(rt: R) {
         .unwrap();
     let err = r.bytes().await.unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
+    // A user who pauses between reads is not the server being silent: the 600 ms gap
+    // is 350 ms of ours plus 250 ms of the server's, under the 400 ms limit.
+    let t4 = ClientTimeout {
+        sock_read: Some(Duration::from_millis(400)),
+        ..ClientTimeout::default()
+    };
+    let mut r = s.get(&srv.url("/gap")).timeout(t4).send().await.unwrap();
+    assert_eq!(&r.chunk().await.unwrap().unwrap()[..], b"a");
+    let rt = s.runtime().clone();
+    rt.sleep_until(rt.now() + Duration::from_millis(350)).await;
+    assert_eq!(&r.chunk().await.unwrap().unwrap()[..], b"b");
     // Total.
     let t = ClientTimeout {
         total: Some(Duration::from_millis(300)),

@@ -67,6 +67,11 @@ impl<R: Runtime> Connection<R> {
         }
     }
 
+    /// The runtime's clock.
+    pub(crate) fn now(&self) -> Instant {
+        self.rt.now()
+    }
+
     /// Gives the socket back after an `Upgrade` (a CONNECT tunnel), with the bytes the
     /// peer already sent beyond the HTTP exchange.
     pub(crate) fn into_stream(self) -> (BoxStream, bytes::Bytes) {

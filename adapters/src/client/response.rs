@@ -63,6 +63,9 @@ impl<R: Runtime> Body<R> {
         decoder: Option<Decoder>,
         keep_alive_hint: Option<Duration>,
     ) -> Self {
+        let mut timers = timers;
+        // Until the user asks for the body, silence is ours, not the server's.
+        timers.handle_read_paused();
         Self {
             lease: Some(lease),
             timers,
@@ -80,7 +83,9 @@ impl<R: Runtime> Body<R> {
                 return Ok(None);
             };
             let timers = &mut self.timers;
+            timers.handle_read_resumed(lease.conn().now());
             let event = std::future::poll_fn(|cx| lease.conn().poll_event(cx, timers)).await;
+            timers.handle_read_paused();
             let event = match event {
                 Ok(e) => e,
                 Err(e) => {

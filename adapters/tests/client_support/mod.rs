@@ -224,6 +224,15 @@ fn respond(out: &mut TcpStream, req: &Seen, addr: SocketAddr, endless: &AtomicUs
             simple(out, "200 OK", "", b"once");
             false
         }
+        // One byte, 600 ms of silence, one more byte.
+        "/gap" => {
+            let head = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\na";
+            if out.write_all(head.as_bytes()).is_err() {
+                return false;
+            }
+            thread::sleep(Duration::from_millis(600));
+            out.write_all(b"b").is_ok()
+        }
         "/close" => {
             simple(out, "200 OK", "Connection: close\r\n", b"bye");
             false
