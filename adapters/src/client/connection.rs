@@ -34,6 +34,7 @@ use sansweb_core::client::{PoolKey, RequestTimers};
 use sansweb_core::h1::{Client, Config, Conn, Event, ResponseHead};
 
 use super::error::{ClientError, ConnectorKind};
+use super::trace::{TraceEvent, Tracer};
 use crate::driver::Transport;
 use crate::rt::{Runtime, Stream, Timer};
 
@@ -235,20 +236,30 @@ pub(crate) async fn with_timers<R: Runtime, F: Future>(
 }
 
 /// Opens a TCP stream to `host:port` (IP literal, or the runtime's resolver).
-async fn tcp_connect<R: Runtime>(rt: &R, host: &str, port: u16) -> Result<BoxStream, ClientError> {
+async fn tcp_connect<R: Runtime>(
+    rt: &R,
+    host: &str,
+    port: u16,
+    tracer: &Tracer,
+) -> Result<BoxStream, ClientError> {
     let host_port = format!("{host}:{port}");
     // URL hosts keep IPv6 brackets, which std does not want.
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     let addrs = match bare.parse::<std::net::IpAddr>() {
         Ok(ip) => vec![std::net::SocketAddr::new(ip, port)],
-        Err(_) => rt
-            .resolve(bare, port)
-            .await
-            .map_err(|source| ClientError::Connector {
-                kind: ConnectorKind::Dns,
-                host: host_port.clone(),
-                source,
-            })?,
+        Err(_) => {
+            tracer.emit(TraceEvent::DnsResolveHostStart { host: bare });
+            let addrs = rt
+                .resolve(bare, port)
+                .await
+                .map_err(|source| ClientError::Connector {
+                    kind: ConnectorKind::Dns,
+                    host: host_port.clone(),
+                    source,
+                })?;
+            tracer.emit(TraceEvent::DnsResolveHostEnd { host: bare });
+            addrs
+        }
     };
     if addrs.is_empty() {
         return Err(ClientError::Connector {
@@ -275,10 +286,11 @@ pub(crate) async fn open_stream<R: Runtime>(
     rt: &R,
     key: &PoolKey,
     tls: Option<&Arc<rustls::ClientConfig>>,
+    tracer: &Tracer,
 ) -> Result<BoxStream, ClientError> {
     let host = key.host.trim_start_matches('[').trim_end_matches(']');
     let stream = match &key.proxy {
-        None => tcp_connect(rt, &key.host, key.port).await?,
+        None => tcp_connect(rt, &key.host, key.port, tracer).await?,
         Some(proxy) => {
             let proxy = url::Url::parse(proxy)
                 .map_err(|e| ClientError::InvalidUrl(format!("proxy {proxy}: {e}")))?;
@@ -286,7 +298,7 @@ pub(crate) async fn open_stream<R: Runtime>(
             else {
                 return Err(ClientError::InvalidUrl(format!("proxy {proxy}: no host")));
             };
-            let stream = tcp_connect(rt, p_host, p_port).await?;
+            let stream = tcp_connect(rt, p_host, p_port, tracer).await?;
             if key.scheme != "https" {
                 return Ok(stream);
             }

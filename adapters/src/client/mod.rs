@@ -47,6 +47,7 @@ mod request;
 mod response;
 mod session;
 mod tls;
+mod trace;
 
 pub use error::{ClientError, ConnectorKind, History, ResponseError, TimeoutKind};
 pub use request::RequestBuilder;
@@ -54,3 +55,4 @@ pub use response::{ClientResponse, ResponseCookie};
 pub use sansweb_core::client::{ClientTimeout, CookieJar, CookieJarConfig};
 pub use session::{ClientSession, ClientSessionBuilder, DEFAULT_MAX_DECOMPRESSED};
 pub use tls::TlsOptions;
+pub use trace::TraceEvent;

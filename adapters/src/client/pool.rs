@@ -27,6 +27,7 @@ use sansweb_core::h1::Config;
 
 use super::connection::{open_stream, with_timers, Connection};
 use super::error::ClientError;
+use super::trace::{TraceEvent, Tracer};
 use crate::rt::Runtime;
 
 enum WaiterOutcome {
@@ -79,6 +80,7 @@ pub(crate) struct SessionPool<R: Runtime> {
     rt: R,
     h1: Config,
     tls: Option<Arc<rustls::ClientConfig>>,
+    pub(crate) tracer: Tracer,
 }
 
 impl<R: Runtime> SessionPool<R> {
@@ -86,6 +88,7 @@ impl<R: Runtime> SessionPool<R> {
         rt: R,
         config: PoolConfig,
         tls: Option<Arc<rustls::ClientConfig>>,
+        tracer: Tracer,
     ) -> Arc<Self> {
         Arc::new(Self {
             state: Mutex::new(State {
@@ -97,6 +100,7 @@ impl<R: Runtime> SessionPool<R> {
             rt,
             h1: Config::client(),
             tls,
+            tracer,
         })
     }
 
@@ -150,6 +154,7 @@ impl<R: Runtime> SessionPool<R> {
             let checkout = match checkout {
                 Checkout::Wait(waiter) => {
                     timers.handle_queued(now);
+                    self.tracer.emit(TraceEvent::ConnectionQueuedStart);
                     self.lock().waiters.insert(waiter, WaiterSlot::default());
                     let mut guard = WaitGuard {
                         pool: self,
@@ -157,6 +162,7 @@ impl<R: Runtime> SessionPool<R> {
                     };
                     let outcome = with_timers(&self.rt, timers, false, guard.wait(waiter)).await?;
                     guard.waiter = None;
+                    self.tracer.emit(TraceEvent::ConnectionQueuedEnd);
                     match outcome {
                         WaiterOutcome::Ready(c) => c,
                         WaiterOutcome::TimedOut => {
@@ -176,6 +182,7 @@ impl<R: Runtime> SessionPool<R> {
                         Some(mut conn) if conn.conn.is_reusable() => {
                             conn.reused = true;
                             conn.bytes_seen = false;
+                            self.tracer.emit(TraceEvent::ConnectionReuse);
                             return Ok(Lease::new(self.clone(), conn));
                         }
                         _ => {
@@ -207,11 +214,12 @@ impl<R: Runtime> SessionPool<R> {
             ticket: Some(ticket),
         };
         timers.handle_connecting(self.rt.now());
+        self.tracer.emit(TraceEvent::ConnectionCreateStart);
         let stream = with_timers(
             &self.rt,
             timers,
             false,
-            open_stream(&self.rt, key, self.tls.as_ref()),
+            open_stream(&self.rt, key, self.tls.as_ref(), &self.tracer),
         )
         .await??;
         let mut st = self.lock();
@@ -224,6 +232,7 @@ impl<R: Runtime> SessionPool<R> {
         drop(st);
         let conn = Connection::new(id, stream, self.rt.clone(), self.h1.clone());
         timers.handle_connected(self.rt.now());
+        self.tracer.emit(TraceEvent::ConnectionCreateEnd);
         Ok(Lease::new(self.clone(), conn))
     }
 }

@@ -33,6 +33,7 @@ use super::pool::Lease;
 use super::proxy::{pick, proxy_authorization};
 use super::response::{keep_alive_hint, Body, ClientResponse};
 use super::session::{parse_proxy, ClientSession};
+use super::trace::TraceEvent;
 use crate::rt::Runtime;
 
 /// Most bytes of a redirect response's body read to keep its connection.
@@ -53,6 +54,8 @@ pub struct RequestBuilder<R: Runtime> {
     expect_continue: bool,
     proxy: Option<Arc<Url>>,
     error: Option<ClientError>,
+    /// The URL being requested, for trace events.
+    current_url: Option<Url>,
 }
 
 impl<R: Runtime> RequestBuilder<R> {
@@ -71,6 +74,7 @@ impl<R: Runtime> RequestBuilder<R> {
             expect_continue: false,
             proxy: None,
             error: None,
+            current_url: None,
         }
     }
 
@@ -228,6 +232,21 @@ impl<R: Runtime> RequestBuilder<R> {
     /// Sends the request; resolves once the response head arrived (and redirects were
     /// followed). The body is read from the returned [`ClientResponse`].
     pub async fn send(mut self) -> Result<ClientResponse<R>, ClientError> {
+        let result = self.send_inner().await;
+        if let Err(error) = &result {
+            let tracer = &self.session.inner.pool.tracer;
+            if let (false, Some(url)) = (tracer.is_empty(), &self.current_url) {
+                tracer.emit(TraceEvent::RequestException {
+                    method: &self.method,
+                    url,
+                    error,
+                });
+            }
+        }
+        result
+    }
+
+    async fn send_inner(&mut self) -> Result<ClientResponse<R>, ClientError> {
         if let Some(e) = self.error.take() {
             return Err(e);
         }
@@ -272,6 +291,13 @@ impl<R: Runtime> RequestBuilder<R> {
             policy.max_redirects = m;
         }
         let body = self.body.take();
+        let tracer = inner.pool.tracer.clone();
+        self.current_url = Some(url.clone());
+        tracer.emit(TraceEvent::RequestStart {
+            method: &self.method,
+            url: &url,
+            headers: &headers,
+        });
         let mut redirects = Redirects::new(
             policy,
             RedirectRequest {
@@ -290,6 +316,7 @@ impl<R: Runtime> RequestBuilder<R> {
         let raise = self.raise_for_status.unwrap_or(inner.raise_for_status);
         loop {
             let current = redirects.current().clone();
+            self.current_url = Some(current.url.clone());
             let body_now = match current.body {
                 RedirectBody::None => None,
                 _ => body.clone(),
@@ -318,6 +345,11 @@ impl<R: Runtime> RequestBuilder<R> {
             };
             match decision {
                 Ok(RedirectDecision::Done) => {
+                    tracer.emit(TraceEvent::RequestEnd {
+                        method: &current.method,
+                        url: &current.url,
+                        status: head.status,
+                    });
                     let history = history();
                     let response = self.make_response(&current, head, lease, timers, history);
                     if raise {
@@ -326,6 +358,11 @@ impl<R: Runtime> RequestBuilder<R> {
                     return Ok(response);
                 }
                 Ok(RedirectDecision::Follow(_)) => {
+                    tracer.emit(TraceEvent::RequestRedirect {
+                        method: &current.method,
+                        url: &current.url,
+                        status: head.status,
+                    });
                     // Read a small redirect body to its end so its connection is reused;
                     // a large one is cheaper to close.
                     let mut hop =
@@ -368,7 +405,7 @@ impl<R: Runtime> RequestBuilder<R> {
             head.headers,
             current.url.clone(),
             history,
-            Body::new(lease, timers, decoder, hint),
+            Body::new(lease, timers, decoder, hint, inner.pool.tracer.clone()),
         )
     }
 
@@ -500,6 +537,8 @@ impl<R: Runtime> RequestBuilder<R> {
         timers: &mut RequestTimers,
     ) -> Result<ResponseHead, ClientError> {
         let rt = &self.session.inner.rt;
+        let tracer = &self.session.inner.pool.tracer;
+        let sent = (!tracer.is_empty()).then(|| (head.method.clone(), head.headers.clone()));
         let conn = lease.conn();
         let local = |e: sansweb_core::h1::Error| ClientError::Request(e.to_string());
         conn.conn.send_request(rt.now(), head).map_err(local)?;
@@ -523,6 +562,13 @@ impl<R: Runtime> RequestBuilder<R> {
         conn.conn.send_end(rt.now(), None).map_err(local)?;
         std::future::poll_fn(|cx| conn.poll_flush(cx, timers)).await?;
         timers.handle_sent(rt.now());
+        if let (Some((method, headers)), Some(url)) = (&sent, &self.current_url) {
+            tracer.emit(TraceEvent::RequestHeadersSent {
+                method,
+                url,
+                headers,
+            });
+        }
         loop {
             match std::future::poll_fn(|cx| conn.poll_event(cx, timers)).await? {
                 Event::Head(h) => return Ok(h),

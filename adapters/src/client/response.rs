@@ -25,6 +25,7 @@ use url::Url;
 use super::decode::Decoder;
 use super::error::{ClientError, History, ResponseError};
 use super::pool::Lease;
+use super::trace::{TraceEvent, Tracer};
 use crate::rt::Runtime;
 
 /// A cookie a response set, as sent (name, value).
@@ -54,6 +55,7 @@ pub(crate) struct Body<R: Runtime> {
     buffer: VecDeque<Bytes>,
     keep_alive_hint: Option<Duration>,
     done: bool,
+    tracer: Tracer,
 }
 
 impl<R: Runtime> Body<R> {
@@ -62,6 +64,7 @@ impl<R: Runtime> Body<R> {
         timers: RequestTimers,
         decoder: Option<Decoder>,
         keep_alive_hint: Option<Duration>,
+        tracer: Tracer,
     ) -> Self {
         let mut timers = timers;
         // Until the user asks for the body, silence is ours, not the server's.
@@ -73,6 +76,7 @@ impl<R: Runtime> Body<R> {
             buffer: VecDeque::new(),
             keep_alive_hint,
             done: false,
+            tracer,
         }
     }
 
@@ -150,7 +154,14 @@ impl<R: Runtime> Body<R> {
         if let Some(b) = self.buffer.pop_front() {
             return Ok(Some(b));
         }
-        self.next_raw().await
+        let chunk = self.next_raw().await?;
+        if let Some(c) = &chunk {
+            if !self.tracer.is_empty() {
+                self.tracer
+                    .emit(TraceEvent::ResponseChunkReceived { len: c.len() });
+            }
+        }
+        Ok(chunk)
     }
 }
 

@@ -14,6 +14,7 @@ use super::error::ClientError;
 use super::pool::SessionPool;
 use super::request::RequestBuilder;
 use super::tls::TlsOptions;
+use super::trace::{TraceEvent, Tracer};
 use crate::rt::Runtime;
 
 /// Default cap on a decompressed body (a zip bomb fails past it).
@@ -209,6 +210,7 @@ pub struct ClientSessionBuilder<R: Runtime> {
     max_decompressed: u64,
     tls: TlsOptions,
     proxy: Option<String>,
+    tracer: Tracer,
     error: Option<ClientError>,
 }
 
@@ -227,6 +229,7 @@ impl<R: Runtime> ClientSessionBuilder<R> {
             max_decompressed: DEFAULT_MAX_DECOMPRESSED,
             tls: TlsOptions::default(),
             proxy: None,
+            tracer: Tracer::default(),
             error: None,
         }
     }
@@ -383,6 +386,13 @@ impl<R: Runtime> ClientSessionBuilder<R> {
         self
     }
 
+    /// Adds a trace callback (aiohttp's `trace_configs`): it sees every
+    /// [`TraceEvent`] of every request of the session.
+    pub fn trace(mut self, f: impl Fn(&TraceEvent<'_>) + Send + Sync + 'static) -> Self {
+        self.tracer = self.tracer.with(Arc::new(f));
+        self
+    }
+
     /// The session, or the first invalid setting.
     pub fn build(self) -> Result<ClientSession<R>, ClientError> {
         if let Some(e) = self.error {
@@ -400,7 +410,7 @@ impl<R: Runtime> ClientSessionBuilder<R> {
         };
         let tls = self.tls.build()?;
         let tls_id = tls_settings_id(&self.tls);
-        let pool = SessionPool::new(self.rt.clone(), self.pool, Some(tls));
+        let pool = SessionPool::new(self.rt.clone(), self.pool, Some(tls), self.tracer);
         Ok(ClientSession {
             inner: Arc::new(SessionInner {
                 rt: self.rt,
@@ -425,7 +435,7 @@ impl<R: Runtime> ClientSessionBuilder<R> {
         self.build().unwrap_or_else(|_| {
             // Only reachable if the default TLS provider failed to initialise; then run
             // without TLS so plain HTTP still works (https requests report an error).
-            let pool = SessionPool::new(rt.clone(), PoolConfig::default(), None);
+            let pool = SessionPool::new(rt.clone(), PoolConfig::default(), None, Tracer::default());
             ClientSession {
                 inner: Arc::new(SessionInner {
                     rt,
