@@ -161,7 +161,10 @@ async fn default_headers<R: Runtime>(rt: R) {
     assert!(text.contains("x-api-key: k1"), "{text}");
     assert!(text.contains("user-agent: my-agent/1.0"), "{text}");
     assert!(text.contains("x-extra: e"), "{text}");
-    assert!(text.contains("accept-encoding: gzip, deflate"), "{text}");
+    assert!(
+        text.contains("accept-encoding: gzip, deflate, br, zstd"),
+        "{text}"
+    );
     // A request header replaces the default of the same name.
     let mut r = s
         .get(&srv.url("/headers"))

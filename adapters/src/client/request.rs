@@ -280,7 +280,7 @@ impl<R: Runtime> RequestBuilder<R> {
         if inner.auto_decompress && !headers.contains_key(header::ACCEPT_ENCODING) {
             headers.insert(
                 header::ACCEPT_ENCODING,
-                HeaderValue::from_static("gzip, deflate"),
+                HeaderValue::from_static("gzip, deflate, br, zstd"),
             );
         }
         let mut policy = inner.redirects;

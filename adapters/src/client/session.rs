@@ -341,7 +341,7 @@ impl<R: Runtime> ClientSessionBuilder<R> {
         self
     }
 
-    /// Decompress gzip/deflate bodies (default on; `Accept-Encoding` is sent).
+    /// Decompress gzip/deflate/br/zstd bodies (default on; `Accept-Encoding` is sent).
     pub fn auto_decompress(mut self, on: bool) -> Self {
         self.auto_decompress = on;
         self
