@@ -507,7 +507,57 @@ async fn stale_reused_connection_is_retried<R: Runtime>(rt: R) {
     );
 }
 
+async fn streamed_upload<R: Runtime>(rt: R) {
+    let srv = TestServer::start();
+    let s = session(rt);
+    let chunks: Vec<std::io::Result<bytes::Bytes>> = (0..100u8)
+        .map(|i| Ok(bytes::Bytes::from(vec![i; 10_000])))
+        .collect();
+    let mut r = s
+        .post(&srv.url("/echo"))
+        .body_stream(futures_lite::stream::iter(chunks))
+        .send()
+        .await
+        .unwrap();
+    let back = r.bytes().await.unwrap();
+    assert_eq!(back.len(), 1_000_000);
+    assert!(back
+        .chunks(10_000)
+        .enumerate()
+        .all(|(i, c)| c.iter().all(|&b| b == i as u8)));
+    let seen = srv.seen();
+    assert_eq!(seen[0].headers["transfer-encoding"], "chunked");
+    assert!(!seen[0].headers.contains_key("content-length"));
+    // A 307 needs the body again: a one-shot stream cannot give it.
+    let one: Vec<std::io::Result<bytes::Bytes>> = vec![Ok(bytes::Bytes::from_static(b"x"))];
+    let err = s
+        .post(&srv.url("/307"))
+        .body_stream(futures_lite::stream::iter(one))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ClientError::Redirect(_)), "{err:?}");
+    // An in-memory body follows the 307 with the same method and body.
+    let mut r = s.post(&srv.url("/307")).body("again").send().await.unwrap();
+    assert_eq!(r.headers()["x-method"], "POST");
+    assert_eq!(r.text().await.unwrap(), "again");
+    // A failing stream is a local error that may have reached the server.
+    let bad: Vec<std::io::Result<bytes::Bytes>> = vec![
+        Ok(bytes::Bytes::from_static(b"x")),
+        Err(std::io::Error::other("disk gone")),
+    ];
+    let err = s
+        .post(&srv.url("/echo"))
+        .body_stream(futures_lite::stream::iter(bad))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ClientError::RequestBody(_)), "{err:?}");
+    assert!(err.may_have_reached_server());
+}
+
 on_every_runtime!(
+    streamed_upload,
     stale_reused_connection_is_retried,
     get_text,
     get_json,

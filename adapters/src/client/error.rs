@@ -109,6 +109,8 @@ pub enum ClientError {
         /// Whether the request had been (at least partly) written when it fired.
         request_sent: bool,
     },
+    /// The streamed request body failed (local) after the head was sent.
+    RequestBody(io::Error),
     /// The request could not be built (invalid header, body serialisation failed, ...).
     Request(String),
     /// The response body is not valid for what was asked (`json()` on bad JSON,
@@ -198,6 +200,7 @@ impl fmt::Display for ClientError {
             ClientError::InvalidUrl(why) => write!(f, "invalid URL: {why}"),
             ClientError::Timeout { kind, .. } => write!(f, "{kind}"),
             ClientError::Request(why) => write!(f, "invalid request (local): {why}"),
+            ClientError::RequestBody(e) => write!(f, "request body stream failed (local): {e}"),
             ClientError::Decode(why) => write!(f, "cannot decode response body: {why}"),
         }
     }
@@ -207,7 +210,7 @@ impl std::error::Error for ClientError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             ClientError::Connector { source, .. } => Some(source),
-            ClientError::Io(e) => Some(e),
+            ClientError::Io(e) | ClientError::RequestBody(e) => Some(e),
             ClientError::Redirect(e) => Some(e),
             ClientError::Timeout { kind, .. } => Some(kind),
             _ => None,

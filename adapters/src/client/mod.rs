@@ -50,7 +50,7 @@ mod tls;
 mod trace;
 
 pub use error::{ClientError, ConnectorKind, History, ResponseError, TimeoutKind};
-pub use request::RequestBuilder;
+pub use request::{BodyStream, RequestBuilder};
 pub use response::{ClientResponse, ResponseCookie};
 pub use sansweb_core::client::{ClientTimeout, CookieJar, CookieJarConfig};
 pub use session::{ClientSession, ClientSessionBuilder, DEFAULT_MAX_DECOMPRESSED};

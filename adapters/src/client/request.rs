@@ -14,10 +14,13 @@
 //! One [`RequestTimers`] covers the whole logical request, redirects included, and
 //! moves on into the response so `sock_read` and `total` keep timing the body.
 
+use std::io;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use bytes::Bytes;
+use futures_lite::{Stream, StreamExt};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Uri};
 use sansweb_core::client::{
@@ -27,6 +30,7 @@ use sansweb_core::client::{
 use sansweb_core::h1::{Event, RequestHead, ResponseHead};
 use url::Url;
 
+use super::connection::with_timers;
 use super::decode::Decoder;
 use super::error::ClientError;
 use super::pool::Lease;
@@ -35,6 +39,17 @@ use super::response::{keep_alive_hint, Body, ClientResponse};
 use super::session::{parse_proxy, ClientSession};
 use super::trace::TraceEvent;
 use crate::rt::Runtime;
+
+/// A streamed request body: chunks of bytes or an I/O error.
+pub type BodyStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send + 'static>>;
+
+/// A request body as held by the builder.
+enum Payload {
+    /// In memory: sent with `Content-Length`, replayable for redirects and retries.
+    Bytes(Bytes),
+    /// Streamed with chunked coding (unless the caller set `Content-Length`); sent once.
+    Stream(Option<BodyStream>),
+}
 
 /// Most bytes of a redirect response's body read to keep its connection.
 const REDIRECT_DRAIN: usize = 64 * 1024;
@@ -46,7 +61,7 @@ pub struct RequestBuilder<R: Runtime> {
     url: String,
     headers: HeaderMap,
     query: Vec<(String, String)>,
-    body: Option<Bytes>,
+    body: Option<Payload>,
     timeout: Option<ClientTimeout>,
     raise_for_status: Option<bool>,
     follow_redirects: Option<bool>,
@@ -115,14 +130,26 @@ impl<R: Runtime> RequestBuilder<R> {
 
     /// The body as raw bytes.
     pub fn body(mut self, body: impl Into<Bytes>) -> Self {
-        self.body = Some(body.into());
+        self.body = Some(Payload::Bytes(body.into()));
+        self
+    }
+
+    /// A streamed body (aiohttp's async-generator `data`): each item is sent as it comes,
+    /// with chunked coding unless a `Content-Length` header was set. It can be sent only
+    /// once, so a 307/308 redirect fails with [`ClientError::Redirect`] and a stale
+    /// connection is not retried.
+    pub fn body_stream<S>(mut self, stream: S) -> Self
+    where
+        S: Stream<Item = io::Result<Bytes>> + Send + 'static,
+    {
+        self.body = Some(Payload::Stream(Some(Box::pin(stream))));
         self
     }
 
     /// The body as text (`Content-Type: text/plain; charset=utf-8` unless set).
     pub fn text(mut self, text: impl Into<String>) -> Self {
         self.set_default_type("text/plain; charset=utf-8");
-        self.body = Some(Bytes::from(text.into()));
+        self.body = Some(Payload::Bytes(Bytes::from(text.into())));
         self
     }
 
@@ -131,7 +158,7 @@ impl<R: Runtime> RequestBuilder<R> {
         match serde_json::to_vec(value) {
             Ok(v) => {
                 self.set_default_type("application/json");
-                self.body = Some(Bytes::from(v));
+                self.body = Some(Payload::Bytes(Bytes::from(v)));
             }
             Err(e) => self.fail(format!("JSON body: {e}")),
         }
@@ -145,7 +172,7 @@ impl<R: Runtime> RequestBuilder<R> {
             ser.append_pair(k.as_ref(), v.as_ref());
         }
         self.set_default_type("application/x-www-form-urlencoded");
-        self.body = Some(Bytes::from(ser.finish()));
+        self.body = Some(Payload::Bytes(Bytes::from(ser.finish())));
         self
     }
 
@@ -290,7 +317,7 @@ impl<R: Runtime> RequestBuilder<R> {
         if let Some(m) = self.max_redirects {
             policy.max_redirects = m;
         }
-        let body = self.body.take();
+        let mut body = self.body.take();
         let tracer = inner.pool.tracer.clone();
         self.current_url = Some(url.clone());
         tracer.emit(TraceEvent::RequestStart {
@@ -304,10 +331,10 @@ impl<R: Runtime> RequestBuilder<R> {
                 method: self.method.clone(),
                 url,
                 headers,
-                body: if body.is_some() {
-                    RedirectBody::Replayable
-                } else {
-                    RedirectBody::None
+                body: match &body {
+                    None => RedirectBody::None,
+                    Some(Payload::Bytes(_)) => RedirectBody::Replayable,
+                    Some(Payload::Stream(_)) => RedirectBody::NotReplayable,
                 },
             },
         );
@@ -319,7 +346,7 @@ impl<R: Runtime> RequestBuilder<R> {
             self.current_url = Some(current.url.clone());
             let body_now = match current.body {
                 RedirectBody::None => None,
-                _ => body.clone(),
+                _ => body.as_mut(),
             };
             let (head, lease) = self.exchange(&current, body_now, &mut timers).await?;
             if let Some(jar) = &inner.cookie_jar {
@@ -414,7 +441,7 @@ impl<R: Runtime> RequestBuilder<R> {
     async fn exchange(
         &self,
         req: &RedirectRequest,
-        body: Option<Bytes>,
+        mut body: Option<&mut Payload>,
         timers: &mut RequestTimers,
     ) -> Result<(ResponseHead, Lease<R>), ClientError> {
         let inner = &self.session.inner;
@@ -425,18 +452,20 @@ impl<R: Runtime> RequestBuilder<R> {
         }
         let proxy = pick(inner.proxy.as_ref(), self.proxy.as_ref());
         key.proxy = proxy.as_ref().map(|p| p.to_string());
-        let head = self.request_head(req, body.as_ref(), proxy.as_deref())?;
+        let head = self.request_head(req, body.as_deref(), proxy.as_deref())?;
+        let replayable = !matches!(body.as_deref(), Some(Payload::Stream(_)));
         let mut attempt = 0;
         loop {
             let mut lease = inner.pool.acquire(&key, attempt > 0, timers).await?;
             match self
-                .send_and_wait(&mut lease, head.clone(), body.clone(), timers)
+                .send_and_wait(&mut lease, head.clone(), body.as_deref_mut(), timers)
                 .await
             {
                 Ok(h) => return Ok((h, lease)),
                 Err(e) => {
                     let conn = lease.conn();
                     let retry = attempt == 0
+                        && replayable
                         && matches!(
                             e,
                             ClientError::Io(_) | ClientError::ServerDisconnected { .. }
@@ -455,7 +484,7 @@ impl<R: Runtime> RequestBuilder<R> {
     fn request_head(
         &self,
         req: &RedirectRequest,
-        body: Option<&Bytes>,
+        body: Option<&Payload>,
         proxy: Option<&Url>,
     ) -> Result<RequestHead, ClientError> {
         let inner = &self.session.inner;
@@ -508,8 +537,20 @@ impl<R: Runtime> RequestBuilder<R> {
             head.headers.insert(header::PROXY_AUTHORIZATION, auth);
         }
         head.headers.remove(header::TRANSFER_ENCODING);
+        if matches!(body, Some(Payload::Stream(_))) && self.expect_continue {
+            head.headers
+                .insert(header::EXPECT, HeaderValue::from_static("100-continue"));
+        }
         match body {
-            Some(b) => {
+            Some(Payload::Stream(_)) => {
+                if !head.headers.contains_key(header::CONTENT_LENGTH) {
+                    head.headers.insert(
+                        header::TRANSFER_ENCODING,
+                        HeaderValue::from_static("chunked"),
+                    );
+                }
+            }
+            Some(Payload::Bytes(b)) => {
                 head.headers
                     .insert(header::CONTENT_LENGTH, HeaderValue::from(b.len()));
                 if self.expect_continue {
@@ -533,7 +574,7 @@ impl<R: Runtime> RequestBuilder<R> {
         &self,
         lease: &mut Lease<R>,
         head: RequestHead,
-        body: Option<Bytes>,
+        body: Option<&mut Payload>,
         timers: &mut RequestTimers,
     ) -> Result<ResponseHead, ClientError> {
         let rt = &self.session.inner.rt;
@@ -542,8 +583,12 @@ impl<R: Runtime> RequestBuilder<R> {
         let conn = lease.conn();
         let local = |e: sansweb_core::h1::Error| ClientError::Request(e.to_string());
         conn.conn.send_request(rt.now(), head).map_err(local)?;
-        let mut pending_body = body.filter(|b| !b.is_empty());
-        if pending_body.is_some() && self.expect_continue {
+        let has_body = match &body {
+            Some(Payload::Bytes(b)) => !b.is_empty(),
+            Some(Payload::Stream(_)) => true,
+            None => false,
+        };
+        if has_body && self.expect_continue {
             std::future::poll_fn(|cx| conn.poll_flush(cx, timers)).await?;
             timers.handle_sent(rt.now());
             loop {
@@ -556,8 +601,26 @@ impl<R: Runtime> RequestBuilder<R> {
                 }
             }
         }
-        if let Some(b) = pending_body.take() {
-            conn.conn.send_data(rt.now(), b).map_err(local)?;
+        match body {
+            Some(Payload::Bytes(b)) if !b.is_empty() => {
+                conn.conn.send_data(rt.now(), b.clone()).map_err(local)?;
+            }
+            Some(Payload::Stream(stream)) => {
+                let Some(mut stream) = stream.take() else {
+                    return Err(ClientError::Request(
+                        "the streamed body was already sent once".into(),
+                    ));
+                };
+                // One chunk in flight at a time: the upload runs at the socket's pace.
+                while let Some(chunk) = with_timers(rt, timers, true, stream.next()).await? {
+                    let chunk = chunk.map_err(ClientError::RequestBody)?;
+                    if !chunk.is_empty() {
+                        conn.conn.send_data(rt.now(), chunk).map_err(local)?;
+                        std::future::poll_fn(|cx| conn.poll_flush(cx, timers)).await?;
+                    }
+                }
+            }
+            _ => {}
         }
         conn.conn.send_end(rt.now(), None).map_err(local)?;
         std::future::poll_fn(|cx| conn.poll_flush(cx, timers)).await?;

@@ -131,14 +131,22 @@ fn serve(
         if headers.get("expect").map(String::as_str) == Some("100-continue") {
             let _ = out.write_all(b"HTTP/1.1 100 Continue\r\n\r\n");
         }
-        let len: usize = headers
-            .get("content-length")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        let mut body = vec![0; len];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
+        let body = if headers.get("transfer-encoding").map(String::as_str) == Some("chunked") {
+            match read_chunked(&mut reader) {
+                Some(b) => b,
+                None => return,
+            }
+        } else {
+            let len: usize = headers
+                .get("content-length")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            let mut body = vec![0; len];
+            if reader.read_exact(&mut body).is_err() {
+                return;
+            }
+            body
+        };
         let req = Seen {
             conn,
             method: method.clone(),
@@ -150,6 +158,25 @@ fn serve(
         if !respond(&mut out, &req, addr, &endless) {
             return;
         }
+    }
+}
+
+fn read_chunked(reader: &mut impl BufRead) -> Option<Vec<u8>> {
+    let mut body = Vec::new();
+    loop {
+        let mut size = String::new();
+        reader.read_line(&mut size).ok()?;
+        let size = usize::from_str_radix(size.trim().split(';').next()?, 16).ok()?;
+        if size == 0 {
+            let mut end = String::new();
+            reader.read_line(&mut end).ok()?;
+            return Some(body);
+        }
+        let start = body.len();
+        body.resize(start + size, 0);
+        reader.read_exact(&mut body[start..]).ok()?;
+        let mut crlf = [0u8; 2];
+        reader.read_exact(&mut crlf).ok()?;
     }
 }
 
@@ -288,6 +315,7 @@ fn respond(out: &mut TcpStream, req: &Seen, addr: SocketAddr, endless: &AtomicUs
                 endless.fetch_add(chunk.len(), Ordering::SeqCst);
             }
         }
+        "/307" => simple(out, "307 Temporary Redirect", "Location: /echo\r\n", b""),
         _ if path.starts_with("/status/") => {
             let code = &path["/status/".len()..];
             let reason = match code {
