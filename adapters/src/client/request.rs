@@ -61,7 +61,9 @@ pub struct RequestBuilder<R: Runtime> {
     url: String,
     headers: HeaderMap,
     query: Vec<(String, String)>,
-    body: Option<Payload>,
+    /// In a mutex only so the builder is `Sync` (a stream body need not be), which keeps
+    /// `send()` a `Send` future; it is only ever accessed through `&mut self`.
+    body: std::sync::Mutex<Option<Payload>>,
     timeout: Option<ClientTimeout>,
     raise_for_status: Option<bool>,
     follow_redirects: Option<bool>,
@@ -81,7 +83,7 @@ impl<R: Runtime> RequestBuilder<R> {
             url: url.to_owned(),
             headers: HeaderMap::new(),
             query: Vec::new(),
-            body: None,
+            body: std::sync::Mutex::new(None),
             timeout: None,
             raise_for_status: None,
             follow_redirects: None,
@@ -130,7 +132,7 @@ impl<R: Runtime> RequestBuilder<R> {
 
     /// The body as raw bytes.
     pub fn body(mut self, body: impl Into<Bytes>) -> Self {
-        self.body = Some(Payload::Bytes(body.into()));
+        self.set_body(Payload::Bytes(body.into()));
         self
     }
 
@@ -142,14 +144,14 @@ impl<R: Runtime> RequestBuilder<R> {
     where
         S: Stream<Item = io::Result<Bytes>> + Send + 'static,
     {
-        self.body = Some(Payload::Stream(Some(Box::pin(stream))));
+        self.set_body(Payload::Stream(Some(Box::pin(stream))));
         self
     }
 
     /// The body as text (`Content-Type: text/plain; charset=utf-8` unless set).
     pub fn text(mut self, text: impl Into<String>) -> Self {
         self.set_default_type("text/plain; charset=utf-8");
-        self.body = Some(Payload::Bytes(Bytes::from(text.into())));
+        self.set_body(Payload::Bytes(Bytes::from(text.into())));
         self
     }
 
@@ -158,7 +160,7 @@ impl<R: Runtime> RequestBuilder<R> {
         match serde_json::to_vec(value) {
             Ok(v) => {
                 self.set_default_type("application/json");
-                self.body = Some(Payload::Bytes(Bytes::from(v)));
+                self.set_body(Payload::Bytes(Bytes::from(v)));
             }
             Err(e) => self.fail(format!("JSON body: {e}")),
         }
@@ -172,8 +174,12 @@ impl<R: Runtime> RequestBuilder<R> {
             ser.append_pair(k.as_ref(), v.as_ref());
         }
         self.set_default_type("application/x-www-form-urlencoded");
-        self.body = Some(Payload::Bytes(Bytes::from(ser.finish())));
+        self.set_body(Payload::Bytes(Bytes::from(ser.finish())));
         self
+    }
+
+    fn set_body(&mut self, payload: Payload) {
+        *self.body.get_mut().unwrap_or_else(|p| p.into_inner()) = Some(payload);
     }
 
     fn set_default_type(&mut self, value: &'static str) {
@@ -317,7 +323,11 @@ impl<R: Runtime> RequestBuilder<R> {
         if let Some(m) = self.max_redirects {
             policy.max_redirects = m;
         }
-        let mut body = self.body.take();
+        let mut body = self
+            .body
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
         let tracer = inner.pool.tracer.clone();
         self.current_url = Some(url.clone());
         tracer.emit(TraceEvent::RequestStart {
