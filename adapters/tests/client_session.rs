@@ -556,7 +556,93 @@ async fn streamed_upload<R: Runtime>(rt: R) {
     assert!(err.may_have_reached_server());
 }
 
+async fn unix_socket_auth_and_request_cookies<R: Runtime>(rt: R) {
+    use std::io::{BufRead, BufReader, Write};
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let path = std::env::temp_dir().join(format!("sansweb-client-{nanos}.sock"));
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut first = String::new();
+        reader.read_line(&mut first).unwrap();
+        let mut host = String::new();
+        loop {
+            let mut h = String::new();
+            reader.read_line(&mut h).unwrap();
+            if h == "\r\n" {
+                break;
+            }
+            if let Some(v) = h.strip_prefix("host: ") {
+                host = v.trim().to_owned();
+            }
+        }
+        let body = format!("{}|{host}", first.trim_end());
+        let mut out = stream;
+        write!(
+            out,
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+    });
+    let s = ClientSession::builder_with_runtime(rt.clone())
+        .unix_socket(&path)
+        .build()
+        .unwrap();
+    let mut r = s
+        .get("http://localhost/over-unix?q=1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.text().await.unwrap(),
+        "GET /over-unix?q=1 HTTP/1.1|localhost"
+    );
+    let _ = std::fs::remove_file(&path);
+
+    let srv = TestServer::start();
+    let s = ClientSession::builder_with_runtime(rt)
+        .basic_auth("user", "pass")
+        .build()
+        .unwrap();
+    let text = s
+        .get(&srv.url("/headers"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains("authorization: Basic dXNlcjpwYXNz"), "{text}");
+    let mut r = s
+        .get(&srv.url("/cookies"))
+        .cookie("a", "1")
+        .cookie("b", "2")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.text().await.unwrap(), "a=1; b=2");
+}
+
+/// `ClientSession::new()` picks up the ambient tokio runtime.
+#[test]
+fn new_on_the_default_runtime() {
+    use sansweb::rt::TokioRuntime;
+    TokioRuntime::block_on(|_| async {
+        let srv = TestServer::start();
+        let s = ClientSession::new();
+        let mut r = s.get(&srv.url("/text")).send().await.unwrap();
+        assert_eq!(r.text().await.unwrap(), "héllo wörld");
+    })
+    .unwrap();
+}
+
 on_every_runtime!(
+    unix_socket_auth_and_request_cookies,
     streamed_upload,
     stale_reused_connection_is_retried,
     get_text,

@@ -287,11 +287,26 @@ pub(crate) async fn open_stream<R: Runtime>(
     key: &PoolKey,
     tls: Option<&Arc<rustls::ClientConfig>>,
     tracer: &Tracer,
+    unix: Option<&std::path::Path>,
 ) -> Result<BoxStream, ClientError> {
     let host = key.host.trim_start_matches('[').trim_end_matches(']');
-    let stream = match &key.proxy {
-        None => tcp_connect(rt, &key.host, key.port, tracer).await?,
-        Some(proxy) => {
+    let stream = match (&key.proxy, unix) {
+        #[cfg(unix)]
+        (None, Some(path)) => {
+            let stream = rt
+                .connect_unix(path)
+                .await
+                .map_err(|e| ClientError::connect(&path.display().to_string(), e))?;
+            Box::new(stream) as BoxStream
+        }
+        #[cfg(not(unix))]
+        (None, Some(_)) => {
+            return Err(ClientError::InvalidUrl(
+                "Unix sockets are not available on this platform".into(),
+            ))
+        }
+        (None, None) => tcp_connect(rt, &key.host, key.port, tracer).await?,
+        (Some(proxy), _) => {
             let proxy = url::Url::parse(proxy)
                 .map_err(|e| ClientError::InvalidUrl(format!("proxy {proxy}: {e}")))?;
             let (Some(p_host), Some(p_port)) = (proxy.host_str(), proxy.port_or_known_default())

@@ -81,6 +81,8 @@ pub(crate) struct SessionPool<R: Runtime> {
     h1: Config,
     tls: Option<Arc<rustls::ClientConfig>>,
     pub(crate) tracer: Tracer,
+    /// Every connection goes to this Unix socket (aiohttp's `UnixConnector`).
+    unix: Option<std::path::PathBuf>,
 }
 
 impl<R: Runtime> SessionPool<R> {
@@ -89,6 +91,7 @@ impl<R: Runtime> SessionPool<R> {
         config: PoolConfig,
         tls: Option<Arc<rustls::ClientConfig>>,
         tracer: Tracer,
+        unix: Option<std::path::PathBuf>,
     ) -> Arc<Self> {
         Arc::new(Self {
             state: Mutex::new(State {
@@ -101,6 +104,7 @@ impl<R: Runtime> SessionPool<R> {
             h1: Config::client(),
             tls,
             tracer,
+            unix,
         })
     }
 
@@ -219,7 +223,13 @@ impl<R: Runtime> SessionPool<R> {
             &self.rt,
             timers,
             false,
-            open_stream(&self.rt, key, self.tls.as_ref(), &self.tracer),
+            open_stream(
+                &self.rt,
+                key,
+                self.tls.as_ref(),
+                &self.tracer,
+                self.unix.as_deref(),
+            ),
         )
         .await??;
         let mut st = self.lock();

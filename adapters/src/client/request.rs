@@ -196,6 +196,27 @@ impl<R: Runtime> RequestBuilder<R> {
         self.header("authorization", &format!("Basic {token}"))
     }
 
+    /// Adds a cookie to this request only (aiohttp's `cookies=`), next to the jar's.
+    pub fn cookie(self, name: &str, value: &str) -> Self {
+        let pair = format!("{name}={value}");
+        let merged = match self
+            .headers
+            .get(header::COOKIE)
+            .and_then(|v| v.to_str().ok())
+        {
+            Some(own) => format!("{own}; {pair}"),
+            None => pair,
+        };
+        let mut this = self;
+        match HeaderValue::from_str(&merged) {
+            Ok(v) => {
+                this.headers.insert(header::COOKIE, v);
+            }
+            Err(_) => this.fail(format!("invalid cookie {name:?}")),
+        }
+        this
+    }
+
     /// Timeouts of this request (replacing the session's).
     pub fn timeout(mut self, timeout: ClientTimeout) -> Self {
         self.timeout = Some(timeout);

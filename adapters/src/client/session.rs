@@ -211,6 +211,7 @@ pub struct ClientSessionBuilder<R: Runtime> {
     tls: TlsOptions,
     proxy: Option<String>,
     tracer: Tracer,
+    unix: Option<std::path::PathBuf>,
     error: Option<ClientError>,
 }
 
@@ -230,6 +231,7 @@ impl<R: Runtime> ClientSessionBuilder<R> {
             tls: TlsOptions::default(),
             proxy: None,
             tracer: Tracer::default(),
+            unix: None,
             error: None,
         }
     }
@@ -386,6 +388,21 @@ impl<R: Runtime> ClientSessionBuilder<R> {
         self
     }
 
+    /// Connects every request to this Unix-domain socket instead of the URL's host
+    /// (aiohttp's `UnixConnector`); the URL still gives `Host` and the path.
+    pub fn unix_socket(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.unix = Some(path.into());
+        self
+    }
+
+    /// HTTP Basic credentials sent with every request (aiohttp's `auth=BasicAuth(..)`);
+    /// dropped on redirects to another origin.
+    pub fn basic_auth(self, user: &str, password: &str) -> Self {
+        use base64::Engine;
+        let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        self.header("authorization", &format!("Basic {token}"))
+    }
+
     /// Adds a trace callback (aiohttp's `trace_configs`): it sees every
     /// [`TraceEvent`] of every request of the session.
     pub fn trace(mut self, f: impl Fn(&TraceEvent<'_>) + Send + Sync + 'static) -> Self {
@@ -410,7 +427,13 @@ impl<R: Runtime> ClientSessionBuilder<R> {
         };
         let tls = self.tls.build()?;
         let tls_id = tls_settings_id(&self.tls);
-        let pool = SessionPool::new(self.rt.clone(), self.pool, Some(tls), self.tracer);
+        let pool = SessionPool::new(
+            self.rt.clone(),
+            self.pool,
+            Some(tls),
+            self.tracer,
+            self.unix,
+        );
         Ok(ClientSession {
             inner: Arc::new(SessionInner {
                 rt: self.rt,
@@ -435,7 +458,13 @@ impl<R: Runtime> ClientSessionBuilder<R> {
         self.build().unwrap_or_else(|_| {
             // Only reachable if the default TLS provider failed to initialise; then run
             // without TLS so plain HTTP still works (https requests report an error).
-            let pool = SessionPool::new(rt.clone(), PoolConfig::default(), None, Tracer::default());
+            let pool = SessionPool::new(
+                rt.clone(),
+                PoolConfig::default(),
+                None,
+                Tracer::default(),
+                None,
+            );
             ClientSession {
                 inner: Arc::new(SessionInner {
                     rt,
