@@ -70,4 +70,42 @@ async fn client_certificate<R: Runtime>(rt: R) {
     assert!(result.is_err(), "server demanded a client certificate");
 }
 
-on_every_runtime!(verification_and_custom_ca, client_certificate);
+async fn fingerprint_pinning<R: Runtime>(rt: R) {
+    let certs = certs();
+    let addr = tls_server(&certs, false);
+    let url = format!("https://localhost:{}/", addr.port());
+    let suite = rustls::crypto::ring::cipher_suite::TLS13_AES_128_GCM_SHA256
+        .tls13()
+        .unwrap();
+    let digest = suite.common.hash_provider.hash(&certs.server_cert);
+    let pin: [u8; 32] = digest.as_ref().try_into().unwrap();
+    let s = ClientSession::builder_with_runtime(rt.clone())
+        .ssl_fingerprint(pin)
+        .build()
+        .unwrap();
+    let mut r = s.get(&url).send().await.unwrap();
+    assert_eq!(r.text().await.unwrap(), "secure");
+    let mut wrong = pin;
+    wrong[0] ^= 1;
+    let s = ClientSession::builder_with_runtime(rt)
+        .ssl_fingerprint(wrong)
+        .build()
+        .unwrap();
+    let err = s.get(&url).send().await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ClientError::Connector {
+                kind: ConnectorKind::Tls,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+on_every_runtime!(
+    verification_and_custom_ca,
+    client_certificate,
+    fingerprint_pinning
+);

@@ -373,6 +373,13 @@ impl<R: Runtime> ClientSessionBuilder<R> {
         self
     }
 
+    /// Accepts exactly the server certificate whose DER has this SHA-256 digest
+    /// (aiohttp's `ssl=Fingerprint(digest)`); chain verification is replaced by the pin.
+    pub fn ssl_fingerprint(mut self, sha256: [u8; 32]) -> Self {
+        self.tls.fingerprint = Some(sha256);
+        self
+    }
+
     /// Presents this client certificate chain (DER) and PKCS#8 key (DER).
     pub fn client_certificate(mut self, chain: Vec<Vec<u8>>, pkcs8_key: Vec<u8>) -> Self {
         let chain = chain.into_iter().map(CertificateDer::from).collect();
@@ -495,6 +502,7 @@ fn tls_settings_id(tls: &TlsOptions) -> u64 {
     for c in &tls.extra_roots {
         c.as_ref().hash(&mut h);
     }
+    tls.fingerprint.hash(&mut h);
     if let Some((chain, _)) = &tls.client_cert {
         for c in chain {
             c.as_ref().hash(&mut h);

@@ -1,7 +1,8 @@
 //! TLS for the client: rustls (ring provider) over any runtime's stream, via
 //! futures-rustls. Verification is on by default against the webpki roots; aiohttp's
 //! `ssl=False` turns it off, a custom CA adds a root, a client certificate is presented
-//! when the server asks.
+//! when the server asks, and a SHA-256 fingerprint pins the server's certificate
+//! (aiohttp's `Fingerprint`: the pin replaces chain verification, as there).
 
 use std::io;
 use std::sync::Arc;
@@ -25,6 +26,8 @@ pub struct TlsOptions {
     pub only_extra_roots: bool,
     /// Client certificate chain and key (mutual TLS).
     pub client_cert: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
+    /// SHA-256 of the server's leaf certificate (DER): accept exactly that certificate.
+    pub fingerprint: Option<[u8; 32]>,
 }
 
 impl Clone for TlsOptions {
@@ -37,6 +40,7 @@ impl Clone for TlsOptions {
                 .client_cert
                 .as_ref()
                 .map(|(chain, key)| (chain.clone(), key.clone_key())),
+            fingerprint: self.fingerprint,
         }
     }
 }
@@ -48,10 +52,10 @@ impl TlsOptions {
         let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
             .map_err(|e| ClientError::Request(format!("TLS: {e}")))?;
-        let builder = if self.insecure {
+        let builder = if self.insecure || self.fingerprint.is_some() {
             builder
                 .dangerous()
-                .with_custom_certificate_verifier(Arc::new(NoVerify(provider)))
+                .with_custom_certificate_verifier(Arc::new(NoVerify(provider, self.fingerprint)))
         } else {
             let mut roots = RootCertStore::empty();
             if !self.only_extra_roots {
@@ -100,20 +104,40 @@ pub(crate) async fn handshake<S: Stream>(
     Ok(Box::new(stream))
 }
 
-/// The verifier for `ssl=False`: accepts any certificate, still checks signatures
-/// of the handshake itself so the session keys are sound.
+/// SHA-256 of `data`, through the ring provider rustls already carries.
+pub(crate) fn sha256(data: &[u8]) -> Option<[u8; 32]> {
+    let suite = rustls::crypto::ring::cipher_suite::TLS13_AES_128_GCM_SHA256.tls13()?;
+    suite
+        .common
+        .hash_provider
+        .hash(data)
+        .as_ref()
+        .try_into()
+        .ok()
+}
+
+/// The verifier for `ssl=False` (accepts any certificate) and for a pinned fingerprint
+/// (accepts only that one). Handshake signatures are still checked, so the session keys
+/// belong to whoever holds the certificate's key.
 #[derive(Debug)]
-struct NoVerify(Arc<rustls::crypto::CryptoProvider>);
+struct NoVerify(Arc<rustls::crypto::CryptoProvider>, Option<[u8; 32]>);
 
 impl ServerCertVerifier for NoVerify {
     fn verify_server_cert(
         &self,
-        _end_entity: &CertificateDer<'_>,
+        end_entity: &CertificateDer<'_>,
         _intermediates: &[CertificateDer<'_>],
         _server_name: &ServerName<'_>,
         _ocsp_response: &[u8],
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
+        if let Some(pin) = &self.1 {
+            if sha256(end_entity.as_ref()).as_ref() != Some(pin) {
+                return Err(rustls::Error::General(
+                    "server certificate does not match the pinned fingerprint".into(),
+                ));
+            }
+        }
         Ok(ServerCertVerified::assertion())
     }
 
