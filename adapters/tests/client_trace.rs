@@ -6,7 +6,9 @@ mod client_support;
 use std::sync::{Arc, Mutex};
 
 use client_support::{refused_port, TestServer};
-use sansweb::client::TraceEvent;
+use std::time::Duration;
+
+use sansweb::client::{ClientError, ConnectorKind, StaticResolver, TraceEvent};
 use sansweb::rt::Runtime;
 use sansweb::ClientSession;
 
@@ -23,6 +25,8 @@ fn name(e: &TraceEvent<'_>) -> String {
         TraceEvent::ConnectionCreateStart => "create".into(),
         TraceEvent::ConnectionCreateEnd => "created".into(),
         TraceEvent::ConnectionReuse => "reuse".into(),
+        TraceEvent::DnsCacheHit { host } => format!("cache-hit {host}"),
+        TraceEvent::DnsCacheMiss { host } => format!("cache-miss {host}"),
         TraceEvent::DnsResolveHostStart { host } => format!("dns {host}"),
         TraceEvent::DnsResolveHostEnd { host } => format!("dns-done {host}"),
         TraceEvent::RequestHeadersSent { headers, .. } => {
@@ -80,4 +84,55 @@ async fn trace_events_in_order<R: Runtime>(rt: R) {
     assert_eq!(got, want);
 }
 
-on_every_runtime!(trace_events_in_order);
+async fn custom_resolver_and_dns_cache<R: Runtime>(rt: R) {
+    let srv = TestServer::start();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let log2 = log.clone();
+    let s = ClientSession::builder_with_runtime(rt.clone())
+        .resolver(StaticResolver::new().add("api.test", "127.0.0.1".parse().unwrap()))
+        .ttl_dns_cache(Some(Duration::from_millis(150)))
+        .force_close(true)
+        .trace(move |e| {
+            let n = name(e);
+            if n.contains("dns") || n.contains("cache") {
+                log2.lock().unwrap().push(n);
+            }
+        })
+        .build()
+        .unwrap();
+    let url = format!("http://api.test:{}/headers", srv.addr.port());
+    let text = s.get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(
+        text.contains(&format!("host: api.test:{}", srv.addr.port())),
+        "{text}"
+    );
+    s.get(&url).send().await.unwrap().text().await.unwrap();
+    rt.sleep_until(rt.now() + Duration::from_millis(300)).await;
+    s.get(&url).send().await.unwrap().text().await.unwrap();
+    let got = log.lock().unwrap().clone();
+    assert_eq!(
+        got,
+        [
+            "cache-miss api.test",
+            "dns api.test",
+            "dns-done api.test",
+            "cache-hit api.test",
+            "cache-miss api.test",
+            "dns api.test",
+            "dns-done api.test",
+        ]
+    );
+    let err = s.get("http://other.test/").send().await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ClientError::Connector {
+                kind: ConnectorKind::Dns,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+on_every_runtime!(trace_events_in_order, custom_resolver_and_dns_cache);

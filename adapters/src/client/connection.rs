@@ -33,8 +33,9 @@ use std::time::Instant;
 use sansweb_core::client::{PoolKey, RequestTimers};
 use sansweb_core::h1::{Client, Config, Conn, Event, ResponseHead};
 
+use super::dns::Dns;
 use super::error::{ClientError, ConnectorKind};
-use super::trace::{TraceEvent, Tracer};
+use super::trace::Tracer;
 use crate::driver::Transport;
 use crate::rt::{Runtime, Stream, Timer};
 
@@ -241,26 +242,22 @@ async fn tcp_connect<R: Runtime>(
     host: &str,
     port: u16,
     tracer: &Tracer,
+    dns: &Dns,
 ) -> Result<BoxStream, ClientError> {
     let host_port = format!("{host}:{port}");
     // URL hosts keep IPv6 brackets, which std does not want.
     let bare = host.trim_start_matches('[').trim_end_matches(']');
-    let addrs = match bare.parse::<std::net::IpAddr>() {
-        Ok(ip) => vec![std::net::SocketAddr::new(ip, port)],
-        Err(_) => {
-            tracer.emit(TraceEvent::DnsResolveHostStart { host: bare });
-            let addrs = rt
-                .resolve(bare, port)
-                .await
-                .map_err(|source| ClientError::Connector {
+    let addrs =
+        match bare.parse::<std::net::IpAddr>() {
+            Ok(ip) => vec![std::net::SocketAddr::new(ip, port)],
+            Err(_) => dns.lookup(rt, bare, port, tracer).await.map_err(|source| {
+                ClientError::Connector {
                     kind: ConnectorKind::Dns,
                     host: host_port.clone(),
                     source,
-                })?;
-            tracer.emit(TraceEvent::DnsResolveHostEnd { host: bare });
-            addrs
-        }
-    };
+                }
+            })?,
+        };
     if addrs.is_empty() {
         return Err(ClientError::Connector {
             kind: ConnectorKind::Dns,
@@ -288,6 +285,7 @@ pub(crate) async fn open_stream<R: Runtime>(
     tls: Option<&Arc<rustls::ClientConfig>>,
     tracer: &Tracer,
     unix: Option<&std::path::Path>,
+    dns: &Dns,
 ) -> Result<BoxStream, ClientError> {
     let host = key.host.trim_start_matches('[').trim_end_matches(']');
     let stream = match (&key.proxy, unix) {
@@ -305,7 +303,7 @@ pub(crate) async fn open_stream<R: Runtime>(
                 "Unix sockets are not available on this platform".into(),
             ))
         }
-        (None, None) => tcp_connect(rt, &key.host, key.port, tracer).await?,
+        (None, None) => tcp_connect(rt, &key.host, key.port, tracer, dns).await?,
         (Some(proxy), _) => {
             let proxy = url::Url::parse(proxy)
                 .map_err(|e| ClientError::InvalidUrl(format!("proxy {proxy}: {e}")))?;
@@ -313,7 +311,7 @@ pub(crate) async fn open_stream<R: Runtime>(
             else {
                 return Err(ClientError::InvalidUrl(format!("proxy {proxy}: no host")));
             };
-            let stream = tcp_connect(rt, p_host, p_port, tracer).await?;
+            let stream = tcp_connect(rt, p_host, p_port, tracer, dns).await?;
             if key.scheme != "https" {
                 return Ok(stream);
             }

@@ -40,6 +40,7 @@
 
 mod connection;
 mod decode;
+mod dns;
 mod error;
 mod pool;
 mod proxy;
@@ -49,6 +50,7 @@ mod session;
 mod tls;
 mod trace;
 
+pub use dns::{Resolve, ResolveFuture, StaticResolver};
 pub use error::{ClientError, ConnectorKind, History, ResponseError, TimeoutKind};
 pub use request::{BodyStream, RequestBuilder};
 pub use response::{ClientResponse, ResponseCookie};

@@ -26,6 +26,7 @@ use sansweb_core::client::{
 use sansweb_core::h1::Config;
 
 use super::connection::{open_stream, with_timers, Connection};
+use super::dns::{Dns, DnsConfig};
 use super::error::ClientError;
 use super::trace::{TraceEvent, Tracer};
 use crate::rt::Runtime;
@@ -83,6 +84,7 @@ pub(crate) struct SessionPool<R: Runtime> {
     pub(crate) tracer: Tracer,
     /// Every connection goes to this Unix socket (aiohttp's `UnixConnector`).
     unix: Option<std::path::PathBuf>,
+    dns: Dns,
 }
 
 impl<R: Runtime> SessionPool<R> {
@@ -92,6 +94,7 @@ impl<R: Runtime> SessionPool<R> {
         tls: Option<Arc<rustls::ClientConfig>>,
         tracer: Tracer,
         unix: Option<std::path::PathBuf>,
+        dns: DnsConfig,
     ) -> Arc<Self> {
         Arc::new(Self {
             state: Mutex::new(State {
@@ -105,6 +108,7 @@ impl<R: Runtime> SessionPool<R> {
             tls,
             tracer,
             unix,
+            dns: Dns::new(dns),
         })
     }
 
@@ -229,6 +233,7 @@ impl<R: Runtime> SessionPool<R> {
                 self.tls.as_ref(),
                 &self.tracer,
                 self.unix.as_deref(),
+                &self.dns,
             ),
         )
         .await??;

@@ -10,6 +10,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use sansweb_core::client::{ClientTimeout, CookieJar, CookieJarConfig, PoolConfig, RedirectPolicy};
 use url::Url;
 
+use super::dns::{DnsConfig, Resolve};
 use super::error::ClientError;
 use super::pool::SessionPool;
 use super::request::RequestBuilder;
@@ -212,6 +213,7 @@ pub struct ClientSessionBuilder<R: Runtime> {
     proxy: Option<String>,
     tracer: Tracer,
     unix: Option<std::path::PathBuf>,
+    dns: DnsConfig,
     error: Option<ClientError>,
 }
 
@@ -232,6 +234,7 @@ impl<R: Runtime> ClientSessionBuilder<R> {
             proxy: None,
             tracer: Tracer::default(),
             unix: None,
+            dns: DnsConfig::default(),
             error: None,
         }
     }
@@ -395,6 +398,25 @@ impl<R: Runtime> ClientSessionBuilder<R> {
         self
     }
 
+    /// Resolves names with `resolver` instead of the runtime's (aiohttp's `resolver=`).
+    pub fn resolver(mut self, resolver: impl Resolve) -> Self {
+        self.dns.resolver = Some(Arc::new(resolver));
+        self
+    }
+
+    /// Caches resolved names (default on, aiohttp's `use_dns_cache`).
+    pub fn use_dns_cache(mut self, on: bool) -> Self {
+        self.dns.use_cache = on;
+        self
+    }
+
+    /// How long a resolved name is cached (default 10 s; `None` = for the session's
+    /// life), aiohttp's `ttl_dns_cache`.
+    pub fn ttl_dns_cache(mut self, ttl: Option<Duration>) -> Self {
+        self.dns.ttl = ttl;
+        self
+    }
+
     /// Connects every request to this Unix-domain socket instead of the URL's host
     /// (aiohttp's `UnixConnector`); the URL still gives `Host` and the path.
     pub fn unix_socket(mut self, path: impl Into<std::path::PathBuf>) -> Self {
@@ -440,6 +462,7 @@ impl<R: Runtime> ClientSessionBuilder<R> {
             Some(tls),
             self.tracer,
             self.unix,
+            self.dns,
         );
         Ok(ClientSession {
             inner: Arc::new(SessionInner {
@@ -471,6 +494,7 @@ impl<R: Runtime> ClientSessionBuilder<R> {
                 None,
                 Tracer::default(),
                 None,
+                DnsConfig::default(),
             );
             ClientSession {
                 inner: Arc::new(SessionInner {

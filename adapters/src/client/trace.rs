@@ -62,6 +62,16 @@ pub enum TraceEvent<'a> {
     ConnectionCreateEnd,
     /// `on_connection_reuseconn`: an idle keep-alive connection is reused.
     ConnectionReuse,
+    /// `on_dns_cache_hit`: the name was in the session's DNS cache.
+    DnsCacheHit {
+        /// Host name.
+        host: &'a str,
+    },
+    /// `on_dns_cache_miss`: the name must be resolved.
+    DnsCacheMiss {
+        /// Host name.
+        host: &'a str,
+    },
     /// `on_dns_resolvehost_start`.
     DnsResolveHostStart {
         /// Host name.
