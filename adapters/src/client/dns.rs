@@ -82,10 +82,13 @@ impl Default for DnsConfig {
     }
 }
 
+/// Cached addresses and when they expire (`None`: never).
+type CacheEntry = (Vec<SocketAddr>, Option<Instant>);
+
 /// The session's resolver and cache.
 pub(crate) struct Dns {
     config: DnsConfig,
-    cache: Mutex<HashMap<(String, u16), (Vec<SocketAddr>, Option<Instant>)>>,
+    cache: Mutex<HashMap<(String, u16), CacheEntry>>,
 }
 
 impl Dns {
