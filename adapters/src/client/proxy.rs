@@ -112,7 +112,138 @@ pub(crate) async fn tunnel<R: Runtime>(
     Ok(stream)
 }
 
-/// The proxy for a request: the request's own, else the session's.
-pub(crate) fn pick(session: Option<&Arc<Url>>, request: Option<&Arc<Url>>) -> Option<Arc<Url>> {
-    request.or(session).cloned()
+/// The proxy for a request to `url`: the request's own, else the session's, else the
+/// environment's (when `trust_env` is on).
+pub(crate) fn pick(
+    session: Option<&Arc<Url>>,
+    request: Option<&Arc<Url>>,
+    env: Option<&EnvProxies>,
+    url: &Url,
+) -> Option<Arc<Url>> {
+    request
+        .or(session)
+        .cloned()
+        .or_else(|| env.and_then(|e| e.for_url(url)))
+}
+
+/// `HTTP_PROXY`, `HTTPS_PROXY` and `NO_PROXY` (lower case wins, as curl and aiohttp do).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct EnvProxies {
+    http: Option<Arc<Url>>,
+    https: Option<Arc<Url>>,
+    /// Host suffixes that go direct; `*` means every host.
+    no_proxy: Vec<String>,
+}
+
+impl EnvProxies {
+    /// Reads the variables through `get` (the process environment in production).
+    pub(crate) fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
+        let var = |name: &str| {
+            get(&name.to_ascii_lowercase())
+                .or_else(|| get(name))
+                .filter(|v| !v.trim().is_empty())
+        };
+        // A proxy URL without a scheme is taken as http://, like curl.
+        let parse = |v: String| {
+            let v = v.trim().to_owned();
+            let v = if v.contains("://") {
+                v
+            } else {
+                format!("http://{v}")
+            };
+            Url::parse(&v).ok().map(Arc::new)
+        };
+        Self {
+            http: var("HTTP_PROXY").and_then(parse),
+            https: var("HTTPS_PROXY").and_then(parse),
+            no_proxy: var("NO_PROXY")
+                .map(|v| {
+                    v.split(',')
+                        .map(|h| {
+                            let h = h.trim().trim_start_matches('.').to_ascii_lowercase();
+                            // Ports in NO_PROXY entries are ignored (any port matches).
+                            match h.rsplit_once(':') {
+                                Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => {
+                                    host.to_owned()
+                                }
+                                _ => h,
+                            }
+                        })
+                        .filter(|h| !h.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The environment's proxy for `url`, unless `NO_PROXY` exempts its host.
+    pub(crate) fn for_url(&self, url: &Url) -> Option<Arc<Url>> {
+        let host = url.host_str()?.to_ascii_lowercase();
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let exempt = self.no_proxy.iter().any(|n| {
+            n == "*"
+                || host == n
+                || (host.ends_with(n.as_str()) && host[..host.len() - n.len()].ends_with('.'))
+        });
+        if exempt {
+            return None;
+        }
+        match url.scheme() {
+            "https" => self.https.clone(),
+            _ => self.http.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(vars: &[(&str, &str)]) -> EnvProxies {
+        let map: std::collections::HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        EnvProxies::from_lookup(|k| map.get(k).cloned())
+    }
+
+    fn proxy_for(e: &EnvProxies, url: &str) -> Option<String> {
+        e.for_url(&Url::parse(url).unwrap()).map(|u| u.to_string())
+    }
+
+    #[test]
+    fn scheme_selects_the_variable_and_no_proxy_exempts() {
+        let e = env(&[
+            ("HTTP_PROXY", "http://p1:3128"),
+            ("https_proxy", "p2:8080"),
+            ("NO_PROXY", "localhost, .internal.example,10.0.0.1:80"),
+        ]);
+        let table = [
+            ("http://example.com/", Some("http://p1:3128/")),
+            ("https://example.com/", Some("http://p2:8080/")),
+            ("http://localhost:8000/", None),
+            ("http://internal.example/", None),
+            ("http://a.b.internal.example/", None),
+            ("http://notinternal.example/", Some("http://p1:3128/")),
+            ("http://10.0.0.1:9000/", None),
+        ];
+        for (url, want) in table {
+            assert_eq!(proxy_for(&e, url).as_deref(), want, "{url}");
+        }
+    }
+
+    #[test]
+    fn lower_case_wins_and_star_exempts_all() {
+        let e = env(&[
+            ("HTTP_PROXY", "http://upper:1"),
+            ("http_proxy", "http://lower:2"),
+        ]);
+        assert_eq!(
+            proxy_for(&e, "http://x/").as_deref(),
+            Some("http://lower:2/")
+        );
+        let e = env(&[("HTTP_PROXY", "http://p:1"), ("no_proxy", "*")]);
+        assert_eq!(proxy_for(&e, "http://x/"), None);
+        assert_eq!(proxy_for(&env(&[]), "http://x/"), None);
+    }
 }

@@ -481,7 +481,12 @@ impl<R: Runtime> RequestBuilder<R> {
         if key.scheme == "https" {
             key.tls_config = inner.tls_id;
         }
-        let proxy = pick(inner.proxy.as_ref(), self.proxy.as_ref());
+        let proxy = pick(
+            inner.proxy.as_ref(),
+            self.proxy.as_ref(),
+            inner.env_proxies.as_ref(),
+            &req.url,
+        );
         key.proxy = proxy.as_ref().map(|p| p.to_string());
         let head = self.request_head(req, body.as_deref(), proxy.as_deref())?;
         let replayable = !matches!(body.as_deref(), Some(Payload::Stream(_)));

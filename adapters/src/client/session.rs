@@ -13,6 +13,7 @@ use url::Url;
 use super::dns::{DnsConfig, Resolve};
 use super::error::ClientError;
 use super::pool::SessionPool;
+use super::proxy::EnvProxies;
 use super::request::RequestBuilder;
 use super::tls::TlsOptions;
 use super::trace::{TraceEvent, Tracer};
@@ -34,6 +35,7 @@ pub(crate) struct SessionInner<R: Runtime> {
     pub(crate) max_decompressed: u64,
     pub(crate) tls_id: u64,
     pub(crate) proxy: Option<Arc<Url>>,
+    pub(crate) env_proxies: Option<EnvProxies>,
 }
 
 /// An HTTP client session (aiohttp's `ClientSession`): a connection pool, a cookie jar
@@ -214,6 +216,7 @@ pub struct ClientSessionBuilder<R: Runtime> {
     tracer: Tracer,
     unix: Option<std::path::PathBuf>,
     dns: DnsConfig,
+    trust_env: bool,
     error: Option<ClientError>,
 }
 
@@ -235,6 +238,7 @@ impl<R: Runtime> ClientSessionBuilder<R> {
             tracer: Tracer::default(),
             unix: None,
             dns: DnsConfig::default(),
+            trust_env: false,
             error: None,
         }
     }
@@ -439,6 +443,13 @@ impl<R: Runtime> ClientSessionBuilder<R> {
         self
     }
 
+    /// Takes proxies from `HTTP_PROXY` / `HTTPS_PROXY` / `NO_PROXY`, read when the
+    /// session is built (aiohttp's `trust_env=True`); an explicit proxy wins.
+    pub fn trust_env(mut self, on: bool) -> Self {
+        self.trust_env = on;
+        self
+    }
+
     /// The session, or the first invalid setting.
     pub fn build(self) -> Result<ClientSession<R>, ClientError> {
         if let Some(e) = self.error {
@@ -478,6 +489,9 @@ impl<R: Runtime> ClientSessionBuilder<R> {
                 max_decompressed: self.max_decompressed,
                 tls_id,
                 proxy,
+                env_proxies: self
+                    .trust_env
+                    .then(|| EnvProxies::from_lookup(|k| std::env::var(k).ok())),
             }),
         })
     }
@@ -510,6 +524,7 @@ impl<R: Runtime> ClientSessionBuilder<R> {
                     max_decompressed: DEFAULT_MAX_DECOMPRESSED,
                     tls_id: 0,
                     proxy: None,
+                    env_proxies: None,
                 }),
             }
         })
