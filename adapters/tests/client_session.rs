@@ -94,6 +94,21 @@ async fn keep_alive_reuse<R: Runtime>(rt: R) {
         seen.iter().all(|r| r.conn == seen[0].conn),
         "one TCP connection served every request: {seen:?}"
     );
+    // Bodies that came with the head (or none at all: HEAD) complete at once, so the
+    // connection is reused even when the user never reads them.
+    let before = srv.seen().len();
+    let r = s.head(&srv.url("/text")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.is_eof());
+    drop(r);
+    let r = s.get(&srv.url("/json")).send().await.unwrap();
+    assert_eq!(s.idle_connections(), 1, "a small body came with the head: checked in");
+    assert!(!r.is_eof(), "but not yet read by the user");
+    drop(r);
+    assert_eq!(s.idle_connections(), 1);
+    let seen = srv.seen();
+    assert_eq!(seen.len(), before + 2);
+    assert!(seen.iter().all(|r| r.conn == seen[0].conn), "{seen:?}");
     // force_close: a new connection for every request.
     let srv = TestServer::start();
     let s = ClientSession::builder_with_runtime(s.runtime().clone())

@@ -456,6 +456,8 @@ impl<R: Runtime> RequestBuilder<R> {
         };
         let hint = keep_alive_hint(&head.headers);
         let reason = head.reason_phrase().to_owned();
+        let mut body = Body::new(lease, timers, decoder, hint, inner.pool.tracer.clone());
+        body.prefetch();
         ClientResponse::new(
             head.status,
             reason,
@@ -463,7 +465,7 @@ impl<R: Runtime> RequestBuilder<R> {
             head.headers,
             current.url.clone(),
             history,
-            Body::new(lease, timers, decoder, hint, inner.pool.tracer.clone()),
+            body,
         )
     }
 

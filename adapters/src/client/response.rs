@@ -19,7 +19,7 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, StatusCode, Version};
 use sansweb_core::client::RequestTimers;
-use sansweb_core::h1::Event;
+use sansweb_core::h1::{Event, ResponseHead};
 use url::Url;
 
 use super::decode::Decoder;
@@ -55,6 +55,8 @@ pub(crate) struct Body<R: Runtime> {
     buffer: VecDeque<Bytes>,
     keep_alive_hint: Option<Duration>,
     done: bool,
+    /// A failure met while prefetching, reported at the next read.
+    failed: Option<ClientError>,
     tracer: Tracer,
 }
 
@@ -76,7 +78,79 @@ impl<R: Runtime> Body<R> {
             buffer: VecDeque::new(),
             keep_alive_hint,
             done: false,
+            failed: None,
             tracer,
+        }
+    }
+
+    /// Acts on one body event: `Some(piece)` to hand out (possibly empty), `None` at the
+    /// end of the body. Failures drop the lease, so the connection is closed.
+    fn on_event(&mut self, event: Event<ResponseHead>) -> Result<Option<Bytes>, ClientError> {
+        let failed = |this: &mut Self, e: ClientError| {
+            this.lease = None;
+            this.done = true;
+            Err(e)
+        };
+        match event {
+            Event::Data(data) => match &mut self.decoder {
+                Some(d) => match d.feed(&data) {
+                    Ok(b) => Ok(Some(b)),
+                    Err(e) => failed(self, e),
+                },
+                None => Ok(Some(data)),
+            },
+            Event::End => {
+                self.timers.handle_finished();
+                self.done = true;
+                if let Some(lease) = self.lease.take() {
+                    lease.checkin(self.keep_alive_hint);
+                }
+                match &mut self.decoder {
+                    Some(d) => d.finish().map(Some),
+                    None => Ok(None),
+                }
+            }
+            Event::Trailers(_) | Event::Informational(_) | Event::Continue => {
+                Ok(Some(Bytes::new()))
+            }
+            Event::Closed => failed(
+                self,
+                ClientError::ServerDisconnected {
+                    response_started: true,
+                },
+            ),
+            Event::Error(e) => failed(self, ClientError::Payload(e.to_string())),
+            other => failed(
+                self,
+                ClientError::Payload(format!("unexpected event in a response body: {other:?}")),
+            ),
+        }
+    }
+
+    /// Takes what the core already holds (no socket read): a body that arrived with the
+    /// head, or an empty one (HEAD, 204, 304, `Content-Length: 0`), completes at once, so
+    /// its connection goes back to the pool even if the user never reads the body.
+    pub(crate) fn prefetch(&mut self) {
+        while !self.done {
+            let Some(event) = self.lease.as_mut().and_then(|l| l.conn().conn.poll_event()) else {
+                return;
+            };
+            match self.on_event(event) {
+                Ok(Some(b)) => {
+                    if !b.is_empty() {
+                        if !self.tracer.is_empty() {
+                            self.tracer
+                                .emit(TraceEvent::ResponseChunkReceived { len: b.len() });
+                        }
+                        self.buffer.push_back(b);
+                    }
+                }
+                Ok(None) => return,
+                Err(e) => {
+                    self.failed = Some(e);
+                    return;
+                }
+            }
         }
     }
 
@@ -98,61 +172,22 @@ impl<R: Runtime> Body<R> {
                     return Err(e);
                 }
             };
-            match event {
-                Event::Data(data) => {
-                    let out = match &mut self.decoder {
-                        Some(d) => d.feed(&data),
-                        None => Ok(data),
-                    };
-                    match out {
-                        Ok(b) if b.is_empty() => continue,
-                        Ok(b) => return Ok(Some(b)),
-                        Err(e) => {
-                            self.lease = None;
-                            self.done = true;
-                            return Err(e);
-                        }
-                    }
-                }
-                Event::End => {
-                    self.timers.handle_finished();
-                    self.done = true;
-                    if let Some(lease) = self.lease.take() {
-                        lease.checkin(self.keep_alive_hint);
-                    }
-                    let tail = match &mut self.decoder {
-                        Some(d) => d.finish()?,
-                        None => Bytes::new(),
-                    };
-                    return Ok((!tail.is_empty()).then_some(tail));
-                }
-                Event::Trailers(_) | Event::Informational(_) | Event::Continue => continue,
-                Event::Closed => {
-                    self.lease = None;
-                    self.done = true;
-                    return Err(ClientError::ServerDisconnected {
-                        response_started: true,
-                    });
-                }
-                Event::Error(e) => {
-                    self.lease = None;
-                    self.done = true;
-                    return Err(ClientError::Payload(e.to_string()));
-                }
-                other => {
-                    self.lease = None;
-                    self.done = true;
-                    return Err(ClientError::Payload(format!(
-                        "unexpected event in a response body: {other:?}"
-                    )));
-                }
+            match self.on_event(event)? {
+                Some(b) if b.is_empty() => continue,
+                Some(b) => return Ok(Some(b)),
+                None => return Ok(None),
             }
         }
     }
 
     async fn chunk(&mut self) -> Result<Option<Bytes>, ClientError> {
+        // Buffered pieces were traced when they arrived (prefetch) or are leftovers of
+        // pieces already traced (readline, read(n)).
         if let Some(b) = self.buffer.pop_front() {
             return Ok(Some(b));
+        }
+        if let Some(e) = self.failed.take() {
+            return Err(e);
         }
         let chunk = self.next_raw().await?;
         if let Some(c) = &chunk {
@@ -275,7 +310,7 @@ impl<R: Runtime> ClientResponse<R> {
 
     /// Whether the whole body has been read (or failed).
     pub fn is_eof(&self) -> bool {
-        self.body.done && self.body.buffer.is_empty()
+        self.body.done && self.body.buffer.is_empty() && self.body.failed.is_none()
     }
 
     /// The next piece of the body as it arrives (decompressed), `None` at its end.

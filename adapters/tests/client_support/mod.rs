@@ -180,12 +180,18 @@ fn read_chunked(reader: &mut impl BufRead) -> Option<Vec<u8>> {
     }
 }
 
-fn simple(out: &mut TcpStream, status: &str, extra: &str, body: &[u8]) -> bool {
+fn simple(out: &mut TcpStream, req: &Seen, status: &str, extra: &str, body: &[u8]) -> bool {
     let head = format!(
         "HTTP/1.1 {status}\r\nContent-Length: {}\r\n{extra}\r\n",
         body.len()
     );
-    out.write_all(head.as_bytes()).is_ok() && out.write_all(body).is_ok()
+    // A response to HEAD has the GET's headers and no body. One write, so a small
+    // response arrives in one piece (on loopback, in one read).
+    let mut all = head.into_bytes();
+    if req.method != "HEAD" {
+        all.extend_from_slice(body);
+    }
+    out.write_all(&all).is_ok()
 }
 
 /// Answers one request; false to close the connection.
@@ -194,18 +200,21 @@ fn respond(out: &mut TcpStream, req: &Seen, addr: SocketAddr, endless: &AtomicUs
     match path {
         "/text" => simple(
             out,
+            req,
             "200 OK",
             "Content-Type: text/plain; charset=utf-8\r\n",
             "héllo wörld".as_bytes(),
         ),
         "/latin1" => simple(
             out,
+            req,
             "200 OK",
             "Content-Type: text/plain; charset=iso-8859-1\r\n",
             b"caf\xe9",
         ),
         "/json" => simple(
             out,
+            req,
             "200 OK",
             "Content-Type: application/json\r\n",
             br#"{"name":"sansweb","n":3}"#,
@@ -213,9 +222,9 @@ fn respond(out: &mut TcpStream, req: &Seen, addr: SocketAddr, endless: &AtomicUs
         "/echo" => {
             let ctype = req.headers.get("content-type").cloned().unwrap_or_default();
             let extra = format!("Content-Type: {ctype}\r\nX-Method: {}\r\n", req.method);
-            simple(out, "200 OK", &extra, &req.body)
+            simple(out, req, "200 OK", &extra, &req.body)
         }
-        "/target" => simple(out, "200 OK", "", req.target.as_bytes()),
+        "/target" => simple(out, req, "200 OK", "", req.target.as_bytes()),
         "/headers" => {
             let mut lines: Vec<String> = req
                 .headers
@@ -223,21 +232,22 @@ fn respond(out: &mut TcpStream, req: &Seen, addr: SocketAddr, endless: &AtomicUs
                 .map(|(k, v)| format!("{k}: {v}"))
                 .collect();
             lines.sort();
-            simple(out, "200 OK", "", lines.join("\n").as_bytes())
+            simple(out, req, "200 OK", "", lines.join("\n").as_bytes())
         }
         "/set-cookie" => simple(
             out,
+            req,
             "200 OK",
             "Set-Cookie: session=abc123; Path=/\r\nSet-Cookie: theme=dark\r\n",
             b"set",
         ),
         "/cookies" => {
             let c = req.headers.get("cookie").cloned().unwrap_or_default();
-            simple(out, "200 OK", "", c.as_bytes())
+            simple(out, req, "200 OK", "", c.as_bytes())
         }
         "/slow" => {
             thread::sleep(Duration::from_millis(1500));
-            simple(out, "200 OK", "", b"late")
+            simple(out, req, "200 OK", "", b"late")
         }
         "/slow-body" => {
             let head = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello";
@@ -248,7 +258,7 @@ fn respond(out: &mut TcpStream, req: &Seen, addr: SocketAddr, endless: &AtomicUs
             out.write_all(b"world").is_ok()
         }
         "/oneshot" => {
-            simple(out, "200 OK", "", b"once");
+            simple(out, req, "200 OK", "", b"once");
             false
         }
         // One byte, 600 ms of silence, one more byte.
@@ -261,23 +271,23 @@ fn respond(out: &mut TcpStream, req: &Seen, addr: SocketAddr, endless: &AtomicUs
             out.write_all(b"b").is_ok()
         }
         "/close" => {
-            simple(out, "200 OK", "Connection: close\r\n", b"bye");
+            simple(out, req, "200 OK", "Connection: close\r\n", b"bye");
             false
         }
         "/gzip" => {
             let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
             e.write_all(&b"compressed text ".repeat(1000)).unwrap();
             let packed = e.finish().unwrap();
-            simple(out, "200 OK", "Content-Encoding: gzip\r\n", &packed)
+            simple(out, req, "200 OK", "Content-Encoding: gzip\r\n", &packed)
         }
         "/bomb" => {
             let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
             e.write_all(&vec![0u8; 8 << 20]).unwrap();
             let packed = e.finish().unwrap();
-            simple(out, "200 OK", "Content-Encoding: gzip\r\n", &packed)
+            simple(out, req, "200 OK", "Content-Encoding: gzip\r\n", &packed)
         }
-        "/lines" => simple(out, "200 OK", "", b"one\ntwo\n\nthree"),
-        "/big" => simple(out, "200 OK", "", &vec![b'x'; 4 << 20]),
+        "/lines" => simple(out, req, "200 OK", "", b"one\ntwo\n\nthree"),
+        "/big" => simple(out, req, "200 OK", "", &vec![b'x'; 4 << 20]),
         // 8 MiB in 64 KiB chunks, chunked coding, each chunk filled with its index byte.
         "/chunked" => {
             let head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
@@ -315,7 +325,13 @@ fn respond(out: &mut TcpStream, req: &Seen, addr: SocketAddr, endless: &AtomicUs
                 endless.fetch_add(chunk.len(), Ordering::SeqCst);
             }
         }
-        "/307" => simple(out, "307 Temporary Redirect", "Location: /echo\r\n", b""),
+        "/307" => simple(
+            out,
+            req,
+            "307 Temporary Redirect",
+            "Location: /echo\r\n",
+            b"",
+        ),
         _ if path.starts_with("/status/") => {
             let code = &path["/status/".len()..];
             let reason = match code {
@@ -323,7 +339,7 @@ fn respond(out: &mut TcpStream, req: &Seen, addr: SocketAddr, endless: &AtomicUs
                 "500" => "Internal Server Error",
                 _ => "Whatever",
             };
-            simple(out, &format!("{code} {reason}"), "", b"status body")
+            simple(out, req, &format!("{code} {reason}"), "", b"status body")
         }
         _ if path.starts_with("/redirect/") => {
             let n: u32 = path["/redirect/".len()..].parse().unwrap_or(0);
@@ -332,9 +348,15 @@ fn respond(out: &mut TcpStream, req: &Seen, addr: SocketAddr, endless: &AtomicUs
             } else {
                 format!("http://{addr}/redirect/{}", n - 1)
             };
-            simple(out, "302 Found", &format!("Location: {location}\r\n"), b"")
+            simple(
+                out,
+                req,
+                "302 Found",
+                &format!("Location: {location}\r\n"),
+                b"",
+            )
         }
-        _ => simple(out, "404 Not Found", "", b"no such route"),
+        _ => simple(out, req, "404 Not Found", "", b"no such route"),
     }
 }
 
