@@ -102,7 +102,11 @@ async fn keep_alive_reuse<R: Runtime>(rt: R) {
     assert!(r.is_eof());
     drop(r);
     let r = s.get(&srv.url("/json")).send().await.unwrap();
-    assert_eq!(s.idle_connections(), 1, "a small body came with the head: checked in");
+    assert_eq!(
+        s.idle_connections(),
+        1,
+        "a small body came with the head: checked in"
+    );
     assert!(!r.is_eof(), "but not yet read by the user");
     drop(r);
     assert_eq!(s.idle_connections(), 1);
