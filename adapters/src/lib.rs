@@ -7,7 +7,10 @@
 
 pub use sansweb_core as core;
 
+pub mod client;
 pub mod rt;
+
+pub use client::{ClientError, ClientResponse, ClientSession, ClientTimeout};
 
 #[cfg(any(
     feature = "runtime-tokio",

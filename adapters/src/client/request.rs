@@ -1,0 +1,694 @@
+//! [`RequestBuilder`]: one request's overrides, and the exchange loop that sends it.
+//!
+//! # Theory of operation
+//!
+//! ```text
+//!  send ─▶ Redirects(current) ─▶ exchange ─┬─▶ head ─▶ store Set-Cookie ─▶ redirect? ─┐
+//!                ▲                          │                                          │
+//!                └──── follow (body drained, connection back to the pool) ◀───────────┘
+//!  exchange: acquire ─▶ write head (+Cookie) ─▶ [100-continue wait] ─▶ body ─▶ wait head
+//!            failure on a reused connection before any response byte, idempotent
+//!            method ─▶ once more on a fresh connection (Pool::should_retry)
+//! ```
+//!
+//! One [`RequestTimers`] covers the whole logical request, redirects included, and
+//! moves on into the response so `sock_read` and `total` keep timing the body.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use futures_lite::{Stream, StreamExt};
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Method, Uri};
+use sansweb_core::client::{
+    should_retry, ClientTimeout, PoolKey, RedirectBody, RedirectDecision, RedirectError,
+    RedirectRequest, Redirects, RequestTimers,
+};
+use sansweb_core::h1::{Event, RequestHead, ResponseHead};
+use url::Url;
+
+use super::connection::with_timers;
+use super::decode::Decoder;
+use super::error::ClientError;
+use super::pool::Lease;
+use super::proxy::{pick, proxy_authorization};
+use super::response::{keep_alive_hint, Body, ClientResponse};
+use super::session::{parse_proxy, ClientSession};
+use super::trace::TraceEvent;
+use crate::rt::Runtime;
+
+/// A streamed request body: chunks of bytes or an I/O error.
+pub type BodyStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send + 'static>>;
+
+/// A request body as held by the builder.
+enum Payload {
+    /// In memory: sent with `Content-Length`, replayable for redirects and retries.
+    Bytes(Bytes),
+    /// Streamed with chunked coding (unless the caller set `Content-Length`); sent once.
+    Stream(Option<BodyStream>),
+}
+
+/// Most bytes of a redirect response's body read to keep its connection.
+const REDIRECT_DRAIN: usize = 64 * 1024;
+
+/// A request being built; finish with [`send`](Self::send).
+pub struct RequestBuilder<R: Runtime> {
+    session: ClientSession<R>,
+    method: Method,
+    url: String,
+    headers: HeaderMap,
+    query: Vec<(String, String)>,
+    /// In a mutex only so the builder is `Sync` (a stream body need not be), which keeps
+    /// `send()` a `Send` future; it is only ever accessed through `&mut self`.
+    body: std::sync::Mutex<Option<Payload>>,
+    timeout: Option<ClientTimeout>,
+    raise_for_status: Option<bool>,
+    follow_redirects: Option<bool>,
+    max_redirects: Option<usize>,
+    expect_continue: bool,
+    proxy: Option<Arc<Url>>,
+    error: Option<ClientError>,
+    /// The URL being requested, for trace events.
+    current_url: Option<Url>,
+}
+
+impl<R: Runtime> RequestBuilder<R> {
+    pub(crate) fn new(session: ClientSession<R>, method: Method, url: &str) -> Self {
+        Self {
+            session,
+            method,
+            url: url.to_owned(),
+            headers: HeaderMap::new(),
+            query: Vec::new(),
+            body: std::sync::Mutex::new(None),
+            timeout: None,
+            raise_for_status: None,
+            follow_redirects: None,
+            max_redirects: None,
+            expect_continue: false,
+            proxy: None,
+            error: None,
+            current_url: None,
+        }
+    }
+
+    fn fail(&mut self, why: String) {
+        self.error.get_or_insert(ClientError::Request(why));
+    }
+
+    /// Sets a header (replacing the session default of the same name).
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        match (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            (Ok(n), Ok(v)) => {
+                self.headers.append(n, v);
+            }
+            _ => self.fail(format!("invalid header {name:?}")),
+        }
+        self
+    }
+
+    /// Sets every header of `headers`.
+    pub fn headers(mut self, headers: HeaderMap) -> Self {
+        for (n, v) in &headers {
+            self.headers.append(n.clone(), v.clone());
+        }
+        self
+    }
+
+    /// Appends query parameters (aiohttp's `params`), percent-encoded.
+    pub fn query<K: AsRef<str>, V: AsRef<str>>(mut self, pairs: &[(K, V)]) -> Self {
+        for (k, v) in pairs {
+            self.query
+                .push((k.as_ref().to_owned(), v.as_ref().to_owned()));
+        }
+        self
+    }
+
+    /// The body as raw bytes.
+    pub fn body(mut self, body: impl Into<Bytes>) -> Self {
+        self.set_body(Payload::Bytes(body.into()));
+        self
+    }
+
+    /// A streamed body (aiohttp's async-generator `data`): each item is sent as it comes,
+    /// with chunked coding unless a `Content-Length` header was set. It can be sent only
+    /// once, so a 307/308 redirect fails with [`ClientError::Redirect`] and a stale
+    /// connection is not retried.
+    pub fn body_stream<S>(mut self, stream: S) -> Self
+    where
+        S: Stream<Item = io::Result<Bytes>> + Send + 'static,
+    {
+        self.set_body(Payload::Stream(Some(Box::pin(stream))));
+        self
+    }
+
+    /// The body as text (`Content-Type: text/plain; charset=utf-8` unless set).
+    pub fn text(mut self, text: impl Into<String>) -> Self {
+        self.set_default_type("text/plain; charset=utf-8");
+        self.set_body(Payload::Bytes(Bytes::from(text.into())));
+        self
+    }
+
+    /// The body as JSON (`Content-Type: application/json` unless set).
+    pub fn json<T: serde::Serialize + ?Sized>(mut self, value: &T) -> Self {
+        match serde_json::to_vec(value) {
+            Ok(v) => {
+                self.set_default_type("application/json");
+                self.set_body(Payload::Bytes(Bytes::from(v)));
+            }
+            Err(e) => self.fail(format!("JSON body: {e}")),
+        }
+        self
+    }
+
+    /// The body as an urlencoded form (`application/x-www-form-urlencoded`).
+    pub fn form<K: AsRef<str>, V: AsRef<str>>(mut self, pairs: &[(K, V)]) -> Self {
+        let mut ser = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in pairs {
+            ser.append_pair(k.as_ref(), v.as_ref());
+        }
+        self.set_default_type("application/x-www-form-urlencoded");
+        self.set_body(Payload::Bytes(Bytes::from(ser.finish())));
+        self
+    }
+
+    fn set_body(&mut self, payload: Payload) {
+        *self.body.get_mut().unwrap_or_else(|p| p.into_inner()) = Some(payload);
+    }
+
+    fn set_default_type(&mut self, value: &'static str) {
+        if !self.headers.contains_key(header::CONTENT_TYPE) {
+            self.headers
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(value));
+        }
+    }
+
+    /// HTTP Basic authorization.
+    pub fn basic_auth(self, user: &str, password: &str) -> Self {
+        use base64::Engine;
+        let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        self.header("authorization", &format!("Basic {token}"))
+    }
+
+    /// Adds a cookie to this request only (aiohttp's `cookies=`), next to the jar's.
+    pub fn cookie(self, name: &str, value: &str) -> Self {
+        let pair = format!("{name}={value}");
+        let merged = match self
+            .headers
+            .get(header::COOKIE)
+            .and_then(|v| v.to_str().ok())
+        {
+            Some(own) => format!("{own}; {pair}"),
+            None => pair,
+        };
+        let mut this = self;
+        match HeaderValue::from_str(&merged) {
+            Ok(v) => {
+                this.headers.insert(header::COOKIE, v);
+            }
+            Err(_) => this.fail(format!("invalid cookie {name:?}")),
+        }
+        this
+    }
+
+    /// Timeouts of this request (replacing the session's).
+    pub fn timeout(mut self, timeout: ClientTimeout) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Overrides the session's `raise_for_status`.
+    pub fn raise_for_status(mut self, on: bool) -> Self {
+        self.raise_for_status = Some(on);
+        self
+    }
+
+    /// Overrides whether redirects are followed (aiohttp's `allow_redirects`).
+    pub fn follow_redirects(mut self, on: bool) -> Self {
+        self.follow_redirects = Some(on);
+        self
+    }
+
+    /// Overrides the redirect limit.
+    pub fn max_redirects(mut self, n: usize) -> Self {
+        self.max_redirects = Some(n);
+        self
+    }
+
+    /// Sends `Expect: 100-continue` and the body only once the server agrees (or after
+    /// a short wait, as curl does).
+    pub fn expect_continue(mut self, on: bool) -> Self {
+        self.expect_continue = on;
+        self
+    }
+
+    /// Sends this request through an HTTP proxy (overriding the session's).
+    pub fn proxy(mut self, url: &str) -> Self {
+        match parse_proxy(url) {
+            Ok(u) => self.proxy = Some(Arc::new(u)),
+            Err(e) => {
+                self.error.get_or_insert(e);
+            }
+        }
+        self
+    }
+
+    fn resolve_url(&self) -> Result<Url, ClientError> {
+        let inner = &self.session.inner;
+        let mut url = match &inner.base_url {
+            Some(base) => base.join(&self.url),
+            None => Url::parse(&self.url),
+        }
+        .map_err(|e| ClientError::InvalidUrl(format!("{}: {e}", self.url)))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(ClientError::InvalidUrl(format!(
+                "{url}: only http and https are supported"
+            )));
+        }
+        if url.host_str().map_or(true, str::is_empty) {
+            return Err(ClientError::InvalidUrl(format!("{url}: no host")));
+        }
+        if !self.query.is_empty() {
+            let mut pairs = url.query_pairs_mut();
+            for (k, v) in &self.query {
+                pairs.append_pair(k, v);
+            }
+        }
+        Ok(url)
+    }
+
+    /// Sends the request; resolves once the response head arrived (and redirects were
+    /// followed). The body is read from the returned [`ClientResponse`].
+    pub async fn send(mut self) -> Result<ClientResponse<R>, ClientError> {
+        let result = self.send_inner().await;
+        if let Err(error) = &result {
+            let tracer = &self.session.inner.pool.tracer;
+            if let (false, Some(url)) = (tracer.is_empty(), &self.current_url) {
+                tracer.emit(TraceEvent::RequestException {
+                    method: &self.method,
+                    url,
+                    error,
+                });
+            }
+        }
+        result
+    }
+
+    async fn send_inner(&mut self) -> Result<ClientResponse<R>, ClientError> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        let url = self.resolve_url()?;
+        let inner = self.session.inner.clone();
+        let mut headers = inner.default_headers.clone();
+        let mut last: Option<HeaderName> = None;
+        for (name, value) in std::mem::take(&mut self.headers) {
+            // `HeaderMap` iteration gives `None` for repeated values of the same name.
+            match name {
+                Some(n) => {
+                    headers.insert(n.clone(), value);
+                    last = Some(n);
+                }
+                None => {
+                    if let Some(n) = &last {
+                        headers.append(n.clone(), value);
+                    }
+                }
+            }
+        }
+        if !headers.contains_key(header::USER_AGENT) {
+            headers.insert(
+                header::USER_AGENT,
+                HeaderValue::from_static(concat!("sansweb/", env!("CARGO_PKG_VERSION"))),
+            );
+        }
+        if !headers.contains_key(header::ACCEPT) {
+            headers.insert(header::ACCEPT, HeaderValue::from_static("*/*"));
+        }
+        if inner.auto_decompress && !headers.contains_key(header::ACCEPT_ENCODING) {
+            headers.insert(
+                header::ACCEPT_ENCODING,
+                HeaderValue::from_static("gzip, deflate, br, zstd"),
+            );
+        }
+        let mut policy = inner.redirects;
+        if let Some(f) = self.follow_redirects {
+            policy.follow = f;
+        }
+        if let Some(m) = self.max_redirects {
+            policy.max_redirects = m;
+        }
+        let mut body = self
+            .body
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        let tracer = inner.pool.tracer.clone();
+        self.current_url = Some(url.clone());
+        tracer.emit(TraceEvent::RequestStart {
+            method: &self.method,
+            url: &url,
+            headers: &headers,
+        });
+        let mut redirects = Redirects::new(
+            policy,
+            RedirectRequest {
+                method: self.method.clone(),
+                url,
+                headers,
+                body: match &body {
+                    None => RedirectBody::None,
+                    Some(Payload::Bytes(_)) => RedirectBody::Replayable,
+                    Some(Payload::Stream(_)) => RedirectBody::NotReplayable,
+                },
+            },
+        );
+        let timeout = self.timeout.unwrap_or(inner.timeout);
+        let mut timers = RequestTimers::new(timeout, inner.rt.now());
+        let raise = self.raise_for_status.unwrap_or(inner.raise_for_status);
+        loop {
+            let current = redirects.current().clone();
+            self.current_url = Some(current.url.clone());
+            let body_now = match current.body {
+                RedirectBody::None => None,
+                _ => body.as_mut(),
+            };
+            let (head, lease) = self.exchange(&current, body_now, &mut timers).await?;
+            if let Some(jar) = &inner.cookie_jar {
+                let values: Vec<&str> = head
+                    .headers
+                    .get_all(header::SET_COOKIE)
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .collect();
+                if !values.is_empty() {
+                    let mut jar = jar.lock().unwrap_or_else(|p| p.into_inner());
+                    jar.store_response_cookies(&current.url, values, SystemTime::now());
+                }
+            }
+            let location = head.headers.get(header::LOCATION).map(|v| v.as_bytes());
+            let decision = redirects.handle_response(head.status, location);
+            let history = || -> Vec<(http::StatusCode, Url)> {
+                redirects
+                    .history()
+                    .iter()
+                    .map(|h| (h.status, h.url.clone()))
+                    .collect()
+            };
+            match decision {
+                Ok(RedirectDecision::Done) => {
+                    tracer.emit(TraceEvent::RequestEnd {
+                        method: &current.method,
+                        url: &current.url,
+                        status: head.status,
+                    });
+                    let history = history();
+                    let response = self.make_response(&current, head, lease, timers, history);
+                    if raise {
+                        response.raise_for_status()?;
+                    }
+                    return Ok(response);
+                }
+                Ok(RedirectDecision::Follow(_)) => {
+                    tracer.emit(TraceEvent::RequestRedirect {
+                        method: &current.method,
+                        url: &current.url,
+                        status: head.status,
+                    });
+                    // Read a small redirect body to its end so its connection is reused;
+                    // a large one is cheaper to close.
+                    let mut hop =
+                        self.make_response(&current, head, lease, timers.clone(), Vec::new());
+                    let _ = hop.bytes_max(REDIRECT_DRAIN).await;
+                }
+                Err(RedirectError::TooManyRedirects { max }) => {
+                    let mut history = history();
+                    history.push((head.status, current.url.clone()));
+                    return Err(ClientError::TooManyRedirects { max, history });
+                }
+                Err(e) => return Err(ClientError::Redirect(e)),
+            }
+        }
+    }
+
+    fn make_response(
+        &self,
+        current: &RedirectRequest,
+        head: ResponseHead,
+        lease: Lease<R>,
+        timers: RequestTimers,
+        history: Vec<(http::StatusCode, Url)>,
+    ) -> ClientResponse<R> {
+        let inner = &self.session.inner;
+        let decoder = if inner.auto_decompress && current.method != Method::HEAD {
+            head.headers
+                .get(header::CONTENT_ENCODING)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| Decoder::for_encoding(v, inner.max_decompressed))
+        } else {
+            None
+        };
+        let hint = keep_alive_hint(&head.headers);
+        let reason = head.reason_phrase().to_owned();
+        let mut body = Body::new(lease, timers, decoder, hint, inner.pool.tracer.clone());
+        body.prefetch();
+        ClientResponse::new(
+            head.status,
+            reason,
+            head.version,
+            head.headers,
+            current.url.clone(),
+            history,
+            body,
+        )
+    }
+
+    /// One request/response exchange on a pooled connection, retried once on a fresh
+    /// connection when a reused one turns out stale.
+    async fn exchange(
+        &self,
+        req: &RedirectRequest,
+        mut body: Option<&mut Payload>,
+        timers: &mut RequestTimers,
+    ) -> Result<(ResponseHead, Lease<R>), ClientError> {
+        let inner = &self.session.inner;
+        let mut key = PoolKey::from_url(&req.url)
+            .ok_or_else(|| ClientError::InvalidUrl(format!("{}: no host or port", req.url)))?;
+        if key.scheme == "https" {
+            key.tls_config = inner.tls_id;
+        }
+        let proxy = pick(
+            inner.proxy.as_ref(),
+            self.proxy.as_ref(),
+            inner.env_proxies.as_ref(),
+            &req.url,
+        );
+        key.proxy = proxy.as_ref().map(|p| p.to_string());
+        let head = self.request_head(req, body.as_deref(), proxy.as_deref())?;
+        let replayable = !matches!(body.as_deref(), Some(Payload::Stream(_)));
+        let mut attempt = 0;
+        loop {
+            let mut lease = inner.pool.acquire(&key, attempt > 0, timers).await?;
+            match self
+                .send_and_wait(&mut lease, head.clone(), body.as_deref_mut(), timers)
+                .await
+            {
+                Ok(h) => return Ok((h, lease)),
+                Err(e) => {
+                    let conn = lease.conn();
+                    let retry = attempt == 0
+                        && replayable
+                        && matches!(
+                            e,
+                            ClientError::Io(_) | ClientError::ServerDisconnected { .. }
+                        )
+                        && should_retry(&req.method, conn.reused, conn.bytes_seen);
+                    drop(lease);
+                    if !retry {
+                        return Err(e);
+                    }
+                    attempt += 1;
+                }
+            }
+        }
+    }
+
+    fn request_head(
+        &self,
+        req: &RedirectRequest,
+        body: Option<&Payload>,
+        proxy: Option<&Url>,
+    ) -> Result<RequestHead, ClientError> {
+        let inner = &self.session.inner;
+        let origin_form = match req.url.query() {
+            Some(q) => format!("{}?{}", req.url.path(), q),
+            None => req.url.path().to_owned(),
+        };
+        // Through a proxy, plain http goes in absolute form (RFC 9112 §3.2.2).
+        let plain_proxy = proxy.filter(|_| req.url.scheme() == "http");
+        let target = match plain_proxy {
+            Some(_) => {
+                let mut u = req.url.clone();
+                u.set_fragment(None);
+                u.to_string()
+            }
+            None => origin_form,
+        };
+        let uri: Uri = target
+            .parse()
+            .map_err(|e| ClientError::InvalidUrl(format!("{}: {e}", req.url)))?;
+        let mut head = RequestHead::new(req.method.clone(), uri);
+        head.headers = req.headers.clone();
+        if !head.headers.contains_key(header::HOST) {
+            let host = req.url.host_str().unwrap_or_default();
+            let value = match req.url.port() {
+                Some(p) => format!("{host}:{p}"),
+                None => host.to_owned(),
+            };
+            let value = HeaderValue::from_str(&value)
+                .map_err(|_| ClientError::InvalidUrl(format!("{}: bad host", req.url)))?;
+            head.headers.insert(header::HOST, value);
+        }
+        if let Some(jar) = &inner.cookie_jar {
+            let jar = jar.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(cookies) = jar.cookie_header_for(&req.url, SystemTime::now()) {
+                let merged = match head
+                    .headers
+                    .get(header::COOKIE)
+                    .and_then(|v| v.to_str().ok())
+                {
+                    Some(own) => format!("{own}; {cookies}"),
+                    None => cookies,
+                };
+                if let Ok(v) = HeaderValue::from_str(&merged) {
+                    head.headers.insert(header::COOKIE, v);
+                }
+            }
+        }
+        if let Some(auth) = plain_proxy.and_then(proxy_authorization) {
+            head.headers.insert(header::PROXY_AUTHORIZATION, auth);
+        }
+        head.headers.remove(header::TRANSFER_ENCODING);
+        if matches!(body, Some(Payload::Stream(_))) && self.expect_continue {
+            head.headers
+                .insert(header::EXPECT, HeaderValue::from_static("100-continue"));
+        }
+        match body {
+            Some(Payload::Stream(_)) => {
+                if !head.headers.contains_key(header::CONTENT_LENGTH) {
+                    head.headers.insert(
+                        header::TRANSFER_ENCODING,
+                        HeaderValue::from_static("chunked"),
+                    );
+                }
+            }
+            Some(Payload::Bytes(b)) => {
+                head.headers
+                    .insert(header::CONTENT_LENGTH, HeaderValue::from(b.len()));
+                if self.expect_continue {
+                    head.headers
+                        .insert(header::EXPECT, HeaderValue::from_static("100-continue"));
+                }
+            }
+            None => {
+                head.headers.remove(header::CONTENT_LENGTH);
+                // aiohttp sends an explicit empty body for methods that usually have one.
+                if matches!(req.method, Method::POST | Method::PUT | Method::PATCH) {
+                    head.headers
+                        .insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+                }
+            }
+        }
+        Ok(head)
+    }
+
+    async fn send_and_wait(
+        &self,
+        lease: &mut Lease<R>,
+        head: RequestHead,
+        body: Option<&mut Payload>,
+        timers: &mut RequestTimers,
+    ) -> Result<ResponseHead, ClientError> {
+        let rt = &self.session.inner.rt;
+        let tracer = &self.session.inner.pool.tracer;
+        let sent = (!tracer.is_empty()).then(|| (head.method.clone(), head.headers.clone()));
+        let conn = lease.conn();
+        let local = |e: sansweb_core::h1::Error| ClientError::Request(e.to_string());
+        conn.conn.send_request(rt.now(), head).map_err(local)?;
+        let has_body = match &body {
+            Some(Payload::Bytes(b)) => !b.is_empty(),
+            Some(Payload::Stream(_)) => true,
+            None => false,
+        };
+        if has_body && self.expect_continue {
+            std::future::poll_fn(|cx| conn.poll_flush(cx, timers)).await?;
+            timers.handle_sent(rt.now());
+            loop {
+                match std::future::poll_fn(|cx| conn.poll_event(cx, timers)).await? {
+                    Event::Continue => break,
+                    Event::Informational(_) => continue,
+                    // Answered without wanting the body: the core closes the exchange.
+                    Event::Head(h) => return Ok(h),
+                    other => return Err(head_error(other, conn.bytes_seen)),
+                }
+            }
+        }
+        match body {
+            Some(Payload::Bytes(b)) if !b.is_empty() => {
+                conn.conn.send_data(rt.now(), b.clone()).map_err(local)?;
+            }
+            Some(Payload::Stream(stream)) => {
+                let Some(mut stream) = stream.take() else {
+                    return Err(ClientError::Request(
+                        "the streamed body was already sent once".into(),
+                    ));
+                };
+                // One chunk in flight at a time: the upload runs at the socket's pace.
+                while let Some(chunk) = with_timers(rt, timers, true, stream.next()).await? {
+                    let chunk = chunk.map_err(ClientError::RequestBody)?;
+                    if !chunk.is_empty() {
+                        conn.conn.send_data(rt.now(), chunk).map_err(local)?;
+                        std::future::poll_fn(|cx| conn.poll_flush(cx, timers)).await?;
+                    }
+                }
+            }
+            _ => {}
+        }
+        conn.conn.send_end(rt.now(), None).map_err(local)?;
+        std::future::poll_fn(|cx| conn.poll_flush(cx, timers)).await?;
+        timers.handle_sent(rt.now());
+        if let (Some((method, headers)), Some(url)) = (&sent, &self.current_url) {
+            tracer.emit(TraceEvent::RequestHeadersSent {
+                method,
+                url,
+                headers,
+            });
+        }
+        loop {
+            match std::future::poll_fn(|cx| conn.poll_event(cx, timers)).await? {
+                Event::Head(h) => return Ok(h),
+                Event::Informational(_) | Event::Continue => continue,
+                other => return Err(head_error(other, conn.bytes_seen)),
+            }
+        }
+    }
+}
+
+fn head_error(event: Event<ResponseHead>, bytes_seen: bool) -> ClientError {
+    match event {
+        Event::Closed => ClientError::ServerDisconnected {
+            response_started: bytes_seen,
+        },
+        Event::Error(_) if !bytes_seen => ClientError::ServerDisconnected {
+            response_started: false,
+        },
+        Event::Error(e) => ClientError::Payload(e.to_string()),
+        other => ClientError::Payload(format!("unexpected event before the head: {other:?}")),
+    }
+}

@@ -1,0 +1,510 @@
+//! [`ClientResponse`]: the head at once, the body as the user pulls it.
+//!
+//! # Theory of operation
+//!
+//! ```text
+//!   Streaming(lease) ──Data──▶ (decode) ──▶ chunk to the user
+//!        │ End ──▶ check the connection in (reusable if the core says so) ──▶ Done
+//!        │ error ──▶ the lease is dropped (socket closed) ──▶ Failed
+//!   drop while Streaming ──▶ the lease is dropped: closed, never reused
+//! ```
+//!
+//! Nothing is read ahead: each `chunk()` reads the socket at most until one piece of
+//! body is available, so memory stays bounded whatever the body's size. Leftovers of
+//! `read(n)`, `readline()` and `iter_chunked(n)` wait in `buffer`.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use http::{HeaderMap, StatusCode, Version};
+use sansweb_core::client::RequestTimers;
+use sansweb_core::h1::{Event, ResponseHead};
+use url::Url;
+
+use super::decode::Decoder;
+use super::error::{ClientError, History, ResponseError};
+use super::pool::Lease;
+use super::trace::{TraceEvent, Tracer};
+use crate::rt::Runtime;
+
+/// A cookie a response set, as sent (name, value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponseCookie {
+    /// Cookie name.
+    pub name: String,
+    /// Cookie value.
+    pub value: String,
+}
+
+/// The response to a request (aiohttp's `ClientResponse`).
+pub struct ClientResponse<R: Runtime> {
+    status: StatusCode,
+    reason: String,
+    version: Version,
+    headers: HeaderMap,
+    url: Url,
+    history: History,
+    body: Body<R>,
+}
+
+pub(crate) struct Body<R: Runtime> {
+    lease: Option<Lease<R>>,
+    timers: RequestTimers,
+    decoder: Option<Decoder>,
+    buffer: VecDeque<Bytes>,
+    keep_alive_hint: Option<Duration>,
+    done: bool,
+    /// A failure met while prefetching, reported at the next read.
+    failed: Option<ClientError>,
+    tracer: Tracer,
+}
+
+impl<R: Runtime> Body<R> {
+    pub(crate) fn new(
+        lease: Lease<R>,
+        timers: RequestTimers,
+        decoder: Option<Decoder>,
+        keep_alive_hint: Option<Duration>,
+        tracer: Tracer,
+    ) -> Self {
+        let mut timers = timers;
+        // Until the user asks for the body, silence is ours, not the server's.
+        timers.handle_read_paused();
+        Self {
+            lease: Some(lease),
+            timers,
+            decoder,
+            buffer: VecDeque::new(),
+            keep_alive_hint,
+            done: false,
+            failed: None,
+            tracer,
+        }
+    }
+
+    /// Acts on one body event: `Some(piece)` to hand out (possibly empty), `None` at the
+    /// end of the body. Failures drop the lease, so the connection is closed.
+    fn on_event(&mut self, event: Event<ResponseHead>) -> Result<Option<Bytes>, ClientError> {
+        let failed = |this: &mut Self, e: ClientError| {
+            this.lease = None;
+            this.done = true;
+            Err(e)
+        };
+        match event {
+            Event::Data(data) => match &mut self.decoder {
+                Some(d) => match d.feed(&data) {
+                    Ok(b) => Ok(Some(b)),
+                    Err(e) => failed(self, e),
+                },
+                None => Ok(Some(data)),
+            },
+            Event::End => {
+                self.timers.handle_finished();
+                self.done = true;
+                if let Some(lease) = self.lease.take() {
+                    lease.checkin(self.keep_alive_hint);
+                }
+                match &mut self.decoder {
+                    Some(d) => d.finish().map(Some),
+                    None => Ok(None),
+                }
+            }
+            Event::Trailers(_) | Event::Informational(_) | Event::Continue => {
+                Ok(Some(Bytes::new()))
+            }
+            Event::Closed => failed(
+                self,
+                ClientError::ServerDisconnected {
+                    response_started: true,
+                },
+            ),
+            Event::Error(e) => failed(self, ClientError::Payload(e.to_string())),
+            other => failed(
+                self,
+                ClientError::Payload(format!("unexpected event in a response body: {other:?}")),
+            ),
+        }
+    }
+
+    /// Takes what the core already holds (no socket read): a body that arrived with the
+    /// head, or an empty one (HEAD, 204, 304, `Content-Length: 0`), completes at once, so
+    /// its connection goes back to the pool even if the user never reads the body.
+    pub(crate) fn prefetch(&mut self) {
+        while !self.done {
+            let Some(event) = self.lease.as_mut().and_then(|l| l.conn().conn.poll_event()) else {
+                return;
+            };
+            match self.on_event(event) {
+                Ok(Some(b)) => {
+                    if !b.is_empty() {
+                        if !self.tracer.is_empty() {
+                            self.tracer
+                                .emit(TraceEvent::ResponseChunkReceived { len: b.len() });
+                        }
+                        self.buffer.push_back(b);
+                    }
+                }
+                Ok(None) => return,
+                Err(e) => {
+                    self.failed = Some(e);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// The next decoded piece of body straight from the connection.
+    async fn next_raw(&mut self) -> Result<Option<Bytes>, ClientError> {
+        loop {
+            let Some(lease) = &mut self.lease else {
+                return Ok(None);
+            };
+            let timers = &mut self.timers;
+            timers.handle_read_resumed(lease.conn().now());
+            let event = std::future::poll_fn(|cx| lease.conn().poll_event(cx, timers)).await;
+            timers.handle_read_paused();
+            let event = match event {
+                Ok(e) => e,
+                Err(e) => {
+                    self.lease = None;
+                    self.done = true;
+                    return Err(e);
+                }
+            };
+            match self.on_event(event)? {
+                Some(b) if b.is_empty() => continue,
+                Some(b) => return Ok(Some(b)),
+                None => return Ok(None),
+            }
+        }
+    }
+
+    async fn chunk(&mut self) -> Result<Option<Bytes>, ClientError> {
+        // Buffered pieces were traced when they arrived (prefetch) or are leftovers of
+        // pieces already traced (readline, read(n)).
+        if let Some(b) = self.buffer.pop_front() {
+            return Ok(Some(b));
+        }
+        if let Some(e) = self.failed.take() {
+            return Err(e);
+        }
+        let chunk = self.next_raw().await?;
+        if let Some(c) = &chunk {
+            if !self.tracer.is_empty() {
+                self.tracer
+                    .emit(TraceEvent::ResponseChunkReceived { len: c.len() });
+            }
+        }
+        Ok(chunk)
+    }
+}
+
+impl<R: Runtime> ClientResponse<R> {
+    pub(crate) fn new(
+        status: StatusCode,
+        reason: String,
+        version: Version,
+        headers: HeaderMap,
+        url: Url,
+        history: History,
+        body: Body<R>,
+    ) -> Self {
+        Self {
+            status,
+            reason,
+            version,
+            headers,
+            url,
+            history,
+            body,
+        }
+    }
+
+    /// The status code.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The reason phrase as sent.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+
+    /// The HTTP version of the response.
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// The response headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The URL that answered (after redirects).
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// The redirects followed to get here, oldest first: (status, URL that answered it).
+    pub fn history(&self) -> &[(StatusCode, Url)] {
+        &self.history
+    }
+
+    /// The cookies this response set (`Set-Cookie` name and value; attributes are in
+    /// the session's jar).
+    pub fn cookies(&self) -> Vec<ResponseCookie> {
+        self.headers
+            .get_all(http::header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| {
+                let pair = v.split(';').next()?;
+                let (name, value) = pair.split_once('=')?;
+                Some(ResponseCookie {
+                    name: name.trim().to_owned(),
+                    value: value.trim().to_owned(),
+                })
+            })
+            .collect()
+    }
+
+    /// The `Content-Type` media type, lower case, without parameters.
+    pub fn content_type(&self) -> Option<String> {
+        let v = self
+            .headers
+            .get(http::header::CONTENT_TYPE)?
+            .to_str()
+            .ok()?;
+        Some(v.split(';').next()?.trim().to_ascii_lowercase())
+    }
+
+    /// The `charset` parameter of `Content-Type`, if any.
+    pub fn charset(&self) -> Option<String> {
+        let v = self
+            .headers
+            .get(http::header::CONTENT_TYPE)?
+            .to_str()
+            .ok()?;
+        v.split(';').skip(1).find_map(|p| {
+            let (k, val) = p.split_once('=')?;
+            k.trim()
+                .eq_ignore_ascii_case("charset")
+                .then(|| val.trim().trim_matches('"').to_ascii_lowercase())
+        })
+    }
+
+    /// Fails with [`ClientError::Response`] if the status is 4xx or 5xx.
+    pub fn raise_for_status(&self) -> Result<(), ClientError> {
+        if self.status.is_client_error() || self.status.is_server_error() {
+            return Err(ClientError::Response(Box::new(ResponseError {
+                status: self.status,
+                message: self.reason.clone(),
+                headers: self.headers.clone(),
+                history: self.history.clone(),
+                url: self.url.clone(),
+            })));
+        }
+        Ok(())
+    }
+
+    /// Whether the whole body has been read (or failed).
+    pub fn is_eof(&self) -> bool {
+        self.body.done && self.body.buffer.is_empty() && self.body.failed.is_none()
+    }
+
+    /// The next piece of the body as it arrives (decompressed), `None` at its end.
+    /// aiohttp's `content.iter_any()`, one step.
+    pub async fn chunk(&mut self) -> Result<Option<Bytes>, ClientError> {
+        self.body.chunk().await
+    }
+
+    /// The same as [`chunk`](Self::chunk): the next piece of any size.
+    pub async fn iter_any(&mut self) -> Result<Option<Bytes>, ClientError> {
+        self.chunk().await
+    }
+
+    /// The next piece of exactly `n` bytes (fewer only at the end of the body).
+    /// aiohttp's `content.iter_chunked(n)`, one step. `n` of 0 is taken as 1.
+    pub async fn iter_chunked(&mut self, n: usize) -> Result<Option<Bytes>, ClientError> {
+        let n = n.max(1);
+        let mut out = BytesMut::new();
+        while out.len() < n {
+            let Some(mut b) = self.body.chunk().await? else {
+                break;
+            };
+            let want = n - out.len();
+            if b.len() > want {
+                let rest = b.split_off(want);
+                self.body.buffer.push_front(rest);
+            }
+            if out.is_empty() && b.len() == n {
+                return Ok(Some(b));
+            }
+            out.extend_from_slice(&b);
+        }
+        Ok((!out.is_empty()).then(|| out.freeze()))
+    }
+
+    /// Up to `n` bytes: what is buffered or arrives next (aiohttp's `content.read(n)`);
+    /// empty at the end of the body.
+    pub async fn read(&mut self, n: usize) -> Result<Bytes, ClientError> {
+        let Some(mut b) = self.body.chunk().await? else {
+            return Ok(Bytes::new());
+        };
+        if b.len() > n {
+            let rest = b.split_off(n);
+            self.body.buffer.push_front(rest);
+        }
+        Ok(b)
+    }
+
+    /// The next line, with its `\n` (the last one may lack it); empty at the end.
+    /// A line longer than `max_line` bytes is an error (bounded memory).
+    pub async fn readline(&mut self) -> Result<Bytes, ClientError> {
+        self.readline_max(1 << 20).await
+    }
+
+    /// [`readline`](Self::readline) with an explicit line limit.
+    pub async fn readline_max(&mut self, max_line: usize) -> Result<Bytes, ClientError> {
+        let mut line = BytesMut::new();
+        loop {
+            let Some(mut b) = self.body.chunk().await? else {
+                return Ok(line.freeze());
+            };
+            if let Some(i) = b.iter().position(|&c| c == b'\n') {
+                let rest = b.split_off(i + 1);
+                if !rest.is_empty() {
+                    self.body.buffer.push_front(rest);
+                }
+                if line.is_empty() {
+                    return Ok(b);
+                }
+                line.extend_from_slice(&b);
+                return Ok(line.freeze());
+            }
+            line.extend_from_slice(&b);
+            if line.len() > max_line {
+                return Err(ClientError::Payload(format!(
+                    "line longer than {max_line} bytes"
+                )));
+            }
+        }
+    }
+
+    /// The whole body. Limited to `max` bytes by [`bytes_max`](Self::bytes_max); this
+    /// one reads everything.
+    pub async fn bytes(&mut self) -> Result<Bytes, ClientError> {
+        self.bytes_max(usize::MAX).await
+    }
+
+    /// The whole body, failing (and closing the connection) past `max` bytes.
+    pub async fn bytes_max(&mut self, max: usize) -> Result<Bytes, ClientError> {
+        let mut all = BytesMut::new();
+        let mut first: Option<Bytes> = None;
+        while let Some(b) = self.body.chunk().await? {
+            let total = all.len() + first.as_ref().map_or(0, Bytes::len) + b.len();
+            if total > max {
+                self.body.lease = None;
+                self.body.done = true;
+                return Err(ClientError::Payload(format!(
+                    "body larger than {max} bytes"
+                )));
+            }
+            match first.take() {
+                None if all.is_empty() => first = Some(b),
+                Some(f) => {
+                    all.extend_from_slice(&f);
+                    all.extend_from_slice(&b);
+                }
+                None => all.extend_from_slice(&b),
+            }
+        }
+        Ok(match first {
+            Some(f) => f,
+            None => all.freeze(),
+        })
+    }
+
+    /// The body as text: charset from `Content-Type` (utf-8 when absent; latin-1 /
+    /// iso-8859-1 / us-ascii also understood), invalid sequences replaced.
+    pub async fn text(&mut self) -> Result<String, ClientError> {
+        let charset = self.charset();
+        let body = self.bytes().await?;
+        decode_text(&body, charset.as_deref())
+    }
+
+    /// The body parsed as JSON into `T`.
+    pub async fn json<T: serde::de::DeserializeOwned>(&mut self) -> Result<T, ClientError> {
+        let body = self.bytes().await?;
+        serde_json::from_slice(&body).map_err(|e| ClientError::Decode(format!("JSON: {e}")))
+    }
+
+    /// Reads and discards the rest of the body, so the connection can be reused.
+    pub async fn release(&mut self) -> Result<(), ClientError> {
+        while self.body.chunk().await?.is_some() {}
+        Ok(())
+    }
+
+    /// Closes the connection now, without reading the rest of the body.
+    pub fn close(&mut self) {
+        self.body.lease = None;
+        self.body.done = true;
+        self.body.buffer.clear();
+    }
+}
+
+impl<R: Runtime> std::fmt::Debug for ClientResponse<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientResponse")
+            .field("status", &self.status)
+            .field("url", &self.url.as_str())
+            .field("headers", &self.headers)
+            .finish_non_exhaustive()
+    }
+}
+
+fn decode_text(body: &[u8], charset: Option<&str>) -> Result<String, ClientError> {
+    match charset.unwrap_or("utf-8") {
+        "utf-8" | "utf8" => Ok(String::from_utf8_lossy(body).into_owned()),
+        "iso-8859-1" | "latin-1" | "latin1" | "us-ascii" | "ascii" => {
+            Ok(body.iter().map(|&b| b as char).collect())
+        }
+        other => Err(ClientError::Decode(format!(
+            "unsupported charset {other:?}"
+        ))),
+    }
+}
+
+/// `Keep-Alive: timeout=N` from a response, if any.
+pub(crate) fn keep_alive_hint(headers: &HeaderMap) -> Option<Duration> {
+    let v = headers.get("keep-alive")?.to_str().ok()?;
+    v.split(',').find_map(|p| {
+        let (k, val) = p.split_once('=')?;
+        k.trim()
+            .eq_ignore_ascii_case("timeout")
+            .then(|| val.trim().parse::<u64>().ok().map(Duration::from_secs))?
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_charsets() {
+        assert_eq!(decode_text(b"caf\xc3\xa9", None).unwrap(), "café");
+        assert_eq!(decode_text(b"caf\xe9", Some("iso-8859-1")).unwrap(), "café");
+        assert!(decode_text(b"x", Some("koi8-r")).is_err());
+    }
+
+    #[test]
+    fn keep_alive_header() {
+        let mut h = HeaderMap::new();
+        assert_eq!(keep_alive_hint(&h), None);
+        h.insert("keep-alive", "timeout=5, max=100".parse().unwrap());
+        assert_eq!(keep_alive_hint(&h), Some(Duration::from_secs(5)));
+        h.insert("keep-alive", "max=100".parse().unwrap());
+        assert_eq!(keep_alive_hint(&h), None);
+    }
+}
