@@ -251,6 +251,73 @@ fn curl_checks(s: &Served) {
         None,
     );
     assert_eq!(out, "5000");
+
+    let body_keys = [
+        "args", "data", "files", "form", "headers", "json", "origin", "url",
+    ];
+    for method in ["PUT", "PATCH", "DELETE"] {
+        let path = format!("/{}", method.to_lowercase());
+        let j = curl_json(
+            &[
+                "-X",
+                method,
+                "-H",
+                "Content-Type: text/plain",
+                "--data",
+                "hey",
+                &s.url(&path),
+            ],
+            None,
+        );
+        let mut keys: Vec<&str> = j
+            .as_object()
+            .expect("object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort();
+        assert_eq!(
+            (keys, &j["data"]),
+            (body_keys.to_vec(), &json!("hey")),
+            "{method}"
+        );
+    }
+    let j = curl_json(&["-X", "PATCH", &s.url("/anything/a/b?q=1")], None);
+    assert_eq!(
+        (&j["method"], &j["url"]),
+        (&json!("PATCH"), &json!(s.url("/anything/a/b?q=1")))
+    );
+    let j = curl_json(&["-H", "x-custom-thing: 1", &s.url("/headers")], None);
+    assert_eq!(j["headers"]["X-Custom-Thing"], "1");
+    let code = |args: &[&str]| {
+        let mut all = vec!["-o", "/dev/null", "-w", "%{http_code} %{redirect_url}"];
+        all.extend_from_slice(args);
+        curl(&all, None).trim_end().to_owned()
+    };
+    assert_eq!(
+        code(&["-H", "If-None-Match: \"abc\"", &s.url("/etag/abc")]),
+        "304"
+    );
+    assert_eq!(
+        code(&["-H", "If-Match: \"zzz\"", &s.url("/etag/abc")]),
+        "412"
+    );
+    assert_eq!(
+        code(&["-H", "If-Modified-Since: x", &s.url("/cache")]),
+        "304"
+    );
+    assert_eq!(code(&[&s.url("/cache")]), "200");
+    assert_eq!(
+        code(&[&s.url("/status/302")]),
+        format!("302 {}", s.url("/redirect/1"))
+    );
+    assert_eq!(code(&[&s.url("/status/nope")]), "400");
+    assert_eq!(code(&[&s.url("/no/such/path")]), "404");
+    assert_eq!(code(&["-X", "POST", &s.url("/get")]), "405");
+    assert_eq!(
+        curl(&[&s.url("/base64/SFRUUEJJTiBpcyBhd2Vzb21l")], None),
+        "HTTPBIN is awesome"
+    );
 }
 
 fn aiohttp_checks(s: &Served) {
