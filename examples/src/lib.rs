@@ -1,6 +1,7 @@
 //! Shared bits of the examples: command-line arguments, and the httpbin application.
 
 pub mod httpbin;
+pub mod tls_server;
 
 use std::net::SocketAddr;
 

@@ -51,3 +51,14 @@ impl TestServer {
         }
     }
 }
+
+impl TestServer {
+    /// A client session whose relative URLs (`client.get("/")`) go to this server
+    /// (aiohttp's `TestClient` / the `aiohttp_client` fixture).
+    pub fn client<R: Runtime>(&self, rt: R) -> crate::client::ClientSession<R> {
+        crate::client::ClientSession::builder_with_runtime(rt)
+            .base_url(&self.url("/"))
+            .build()
+            .expect("a session with only a base URL always builds")
+    }
+}
