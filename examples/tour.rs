@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 type Outcome = Result<String, String>;
+type StoryFuture<'a> = Pin<Box<dyn Future<Output = Outcome> + 'a>>;
 
 fn main() {
     let args = sansweb_examples::Args::parse();
@@ -91,7 +92,7 @@ async fn tour<R: Runtime>(rt: R) -> usize {
     let base = format!("http://{}", server.local_addr());
     println!("sansweb tour — embedded httpbin on {base}\n");
     let mut failures = 0;
-    let stories: Vec<(&str, Pin<Box<dyn Future<Output = Outcome> + '_>>)> = vec![
+    let stories: Vec<(&str, StoryFuture<'_>)> = vec![
         (
             "1. Fetch a page: session.get(url).send().await?.text().await?",
             Box::pin(fetch_page(&rt, &base)),
