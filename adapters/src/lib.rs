@@ -20,3 +20,6 @@ pub use rt::{Runtime, Task};
 #[allow(dead_code)] // parts used by the client layer as it lands
 mod driver;
 pub mod web;
+pub mod ws;
+
+pub use ws::{ws_connect, WebSocketResponse, WsConnect};
