@@ -51,7 +51,9 @@ impl fmt::Display for WsError {
             WsError::Connection(e) => write!(f, "WebSocket connection failed: {e}"),
             WsError::Local(e) => write!(f, "local: {e}"),
             WsError::Closed => f.write_str("local: the WebSocket is closing or closed"),
-            WsError::ReceiveTimeout => f.write_str("no WebSocket message within the receive timeout"),
+            WsError::ReceiveTimeout => {
+                f.write_str("no WebSocket message within the receive timeout")
+            }
             WsError::UnexpectedMessage { expected, got } => {
                 write!(f, "expected a {expected} message, received {got}")
             }

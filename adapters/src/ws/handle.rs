@@ -2,8 +2,9 @@
 //! [`WsReceiver`] (see the [module docs](super) for how they reach the socket task).
 
 use std::fmt;
-use std::future::{poll_fn, Future as _};
+use std::future::poll_fn;
 use std::pin::Pin;
+use std::sync::Mutex;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -66,8 +67,10 @@ pub struct WsSender {
 /// The receiving half of a WebSocket; also a [`Stream`] of messages.
 pub struct WsReceiver {
     handle: Handle,
-    /// The receive-timeout timer of the `Stream` implementation.
-    stream_timer: Option<BoxFuture<()>>,
+    /// The receive-timeout timer of the `Stream` implementation. Only reached through
+    /// `&mut self` (`get_mut`, no locking); the mutex makes the receiver `Sync`, so a
+    /// `&WebSocket` can be held across an `.await` in a `Send` future.
+    stream_timer: Mutex<Option<BoxFuture<()>>>,
 }
 
 /// A WebSocket connection, client or server (aiohttp's `WebSocketResponse` and
@@ -106,7 +109,7 @@ impl WebSocket {
         };
         let rx = WsReceiver {
             handle: Handle::new(shared, rt, info),
-            stream_timer: None,
+            stream_timer: Mutex::new(None),
         };
         WebSocket { tx, rx }
     }
@@ -363,26 +366,30 @@ impl WsReceiver {
     }
 
     fn poll_receive(&self, cx: &mut Context<'_>) -> Poll<WsMessage> {
-        let mut sh = lock(&self.handle.shared);
-        if let Some(msg) = sh.incoming.pop_front() {
-            sh.incoming_bytes -= msg.weight();
-            if sh.read_paused {
-                sh.wake_task();
-            }
-            return Poll::Ready(msg);
-        }
-        if sh.done || sh.read_finished {
-            return Poll::Ready(WsMessage::Closed);
-        }
-        if sh.local_close {
-            return Poll::Ready(WsMessage::Closing);
-        }
-        let waker = cx.waker();
-        if !sh.recv_waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
-            sh.recv_waker = Some(waker.clone());
-        }
-        Poll::Pending
+        poll_receive(&self.handle, cx)
     }
+}
+
+fn poll_receive(handle: &Handle, cx: &mut Context<'_>) -> Poll<WsMessage> {
+    let mut sh = lock(&handle.shared);
+    if let Some(msg) = sh.incoming.pop_front() {
+        sh.incoming_bytes -= msg.weight();
+        if sh.read_paused {
+            sh.wake_task();
+        }
+        return Poll::Ready(msg);
+    }
+    if sh.done || sh.read_finished {
+        return Poll::Ready(WsMessage::Closed);
+    }
+    if sh.local_close {
+        return Poll::Ready(WsMessage::Closing);
+    }
+    let waker = cx.waker();
+    if !sh.recv_waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
+        sh.recv_waker = Some(waker.clone());
+    }
+    Poll::Pending
 }
 
 /// Yields data messages (and pings/pongs with autoping off) and errors; ends at the
@@ -391,17 +398,19 @@ impl Stream for WsReceiver {
     type Item = WsMessage;
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<WsMessage>> {
         let this = &mut *self;
-        if let Poll::Ready(msg) = this.poll_receive(cx) {
-            this.stream_timer = None;
+        let stream_timer = this
+            .stream_timer
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Poll::Ready(msg) = poll_receive(&this.handle, cx) {
+            *stream_timer = None;
             return Poll::Ready(if msg.is_end() { None } else { Some(msg) });
         }
         if let Some(timeout) = this.handle.info.receive_timeout {
             let rt = &this.handle.rt;
-            let timer = this
-                .stream_timer
-                .get_or_insert_with(|| rt.sleep_until(rt.now() + timeout));
+            let timer = stream_timer.get_or_insert_with(|| rt.sleep_until(rt.now() + timeout));
             if timer.as_mut().poll(cx).is_ready() {
-                this.stream_timer = None;
+                *stream_timer = None;
                 return Poll::Ready(Some(WsMessage::Error(WsError::ReceiveTimeout)));
             }
         }

@@ -79,8 +79,8 @@ impl WebSocketResponse {
         F: FnOnce(WebSocket) -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let upgrade = UpgradeRequest::parse(req.method(), req.version(), req.headers())
-            .map_err(refusal)?;
+        let upgrade =
+            UpgradeRequest::parse(req.method(), req.version(), req.headers()).map_err(refusal)?;
         let supported: Vec<&str> = self.protocols.iter().map(String::as_str).collect();
         let deflate = self.settings.compress.then_some(&self.deflate);
         let (head, negotiated) = upgrade.accept(&supported, deflate);

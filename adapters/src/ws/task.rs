@@ -274,9 +274,7 @@ impl SocketTask {
             let mut yield_now = false;
             loop {
                 sh.read_paused = sh.queue_full();
-                if sh.read_paused
-                    || self.transport.read_closed()
-                    || sh.ws.should_close_transport()
+                if sh.read_paused || self.transport.read_closed() || sh.ws.should_close_transport()
                 {
                     break;
                 }
