@@ -228,19 +228,19 @@ impl WsConnect {
         let dyn_rt = DynRuntime::new(rt.clone());
         let config = self.settings.core_config(negotiated.deflate);
         let core = CoreWs::client(config, OsMaskKeys::new(), rt.now());
-        let shared = task::spawn(
-            &dyn_rt,
-            core,
-            self.settings.autoping,
-            Box::new(stream),
-            &leftover,
-        );
         let info = Info {
             protocol: negotiated.protocol,
             compressed: negotiated.deflate.is_some(),
             receive_timeout: self.settings.receive_timeout,
         };
-        Ok(WebSocket::new(shared, dyn_rt, info))
+        Ok(task::spawn(
+            &dyn_rt,
+            core,
+            self.settings.autoping,
+            Box::new(stream),
+            &leftover,
+            info,
+        ))
     }
 }
 

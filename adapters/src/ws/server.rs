@@ -5,9 +5,10 @@ use std::future::Future;
 use http::HeaderMap;
 use sansweb_core::ws::{DeflateConfig, HandshakeError, UpgradeRequest, WebSocket as CoreWs};
 
-use super::handle::{Info, WebSocket};
+use super::handle::Info;
 use super::settings::{settings_builders, Settings};
 use super::task;
+use super::WebSocket;
 use crate::web::{HttpError, Request, Response, Upgraded};
 
 /// Answers a WebSocket upgrade from a handler.
@@ -96,14 +97,15 @@ impl WebSocketResponse {
             parts.headers,
             move |up: Upgraded| async move {
                 let core = CoreWs::server(config, up.runtime.now());
-                let shared = task::spawn(
+                let ws = task::spawn(
                     &up.runtime,
                     core,
                     settings.autoping,
                     up.stream,
                     &up.read_buf,
+                    info,
                 );
-                handler(WebSocket::new(shared, up.runtime, info)).await;
+                handler(ws).await;
             },
         ))
     }

@@ -29,6 +29,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use sansweb_core::ws::{CloseCode, Error as CoreError, Event, State, WebSocket as CoreWs};
 
+use super::handle::{Info, WebSocket};
 use super::settings::{RECV_QUEUE_BYTES, RECV_QUEUE_MESSAGES};
 use super::{WsError, WsMessage};
 use crate::driver::{Sink, Transport};
@@ -217,27 +218,31 @@ impl Shared {
 }
 
 /// Spawns the socket task for `ws` over `stream`, after feeding it `read_buf` (bytes
-/// that arrived with the handshake).
+/// that arrived with the handshake), and gives the user's handle on it.
 pub(crate) fn spawn(
     rt: &DynRuntime,
     mut ws: CoreWs,
     autoping: bool,
     stream: Box<dyn Stream>,
     read_buf: &[u8],
-) -> SharedRef {
+    info: Info,
+) -> WebSocket {
     if !read_buf.is_empty() {
         ws.handle_input(rt.now(), read_buf);
     }
     let shared = Arc::new(Mutex::new(Shared::new(ws, autoping)));
     lock(&shared).drain_events();
+    // The handles exist before the task first runs: on a multi-threaded executor it may
+    // run at once, and with no handle counted it would close the connection.
+    let handle = WebSocket::new(shared.clone(), rt.clone(), info);
     let task = SocketTask {
-        shared: shared.clone(),
+        shared,
         transport: Transport::new(stream),
         rt: rt.clone(),
         sleep: None,
     };
     rt.spawn(Box::pin(task.run()));
-    shared
+    handle
 }
 
 struct SocketTask {
