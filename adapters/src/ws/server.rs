@@ -75,6 +75,9 @@ impl WebSocketResponse {
     /// handshake's failure calls for (400, 405 or 426 with `Sec-WebSocket-Version: 13`).
     /// When `handler` returns (and every handle it made is dropped), the connection is
     /// closed with 1000 if it was still open.
+    // The handler returns this Result as its response (`IntoResponse`), so the error type
+    // is the web layer's own `HttpError`, boxed or not.
+    #[allow(clippy::result_large_err)]
     pub fn prepare<F, Fut>(self, req: &Request, handler: F) -> Result<Response, HttpError>
     where
         F: FnOnce(WebSocket) -> Fut + Send + 'static,
