@@ -547,6 +547,45 @@ async fn receive_timeout<R: Runtime>(rt: R) {
     assert_eq!(ws.receive_str().await.unwrap(), "still here");
 }
 
+async fn protocols_and_headers<R: Runtime>(rt: R) {
+    let app = App::new().get("/ws", |req: Request| async move {
+        let token = req.header("x-token").unwrap_or("").to_owned();
+        WebSocketResponse::new()
+            .protocols(&["chat", "v2"])
+            .prepare(&req, move |ws| async move {
+                let _ = ws.send_str(&format!("{token} {:?}", ws.protocol())).await;
+            })
+    });
+    let server = Server::new(app)
+        .start(&rt, "127.0.0.1:0".parse().unwrap(), 1)
+        .await
+        .unwrap();
+    let mut ws = WsConnect::new()
+        .protocols(&["v2", "chat"])
+        .header(
+            http::HeaderName::from_static("x-token"),
+            http::HeaderValue::from_static("t0k"),
+        )
+        .connect(&rt, &url(&server))
+        .await
+        .unwrap();
+    // The client's order of preference wins among what both speak.
+    assert_eq!(ws.protocol(), Some("v2"));
+    assert_eq!(ws.receive_str().await.unwrap(), "t0k Some(\"v2\")");
+    // The handler returned: the server closed with 1000.
+    match ws.receive().await {
+        WsMessage::Close { code, .. } => assert_eq!(code, CloseCode::NORMAL),
+        other => panic!("expected close, got {other:?}"),
+    }
+    // No common subprotocol: the connection still opens, without one.
+    let ws = WsConnect::new()
+        .protocols(&["other"])
+        .connect(&rt, &url(&server))
+        .await
+        .unwrap();
+    assert_eq!(ws.protocol(), None);
+}
+
 macro_rules! on_runtime {
     ($name:ident, $rt:ty) => {
         mod $name {
@@ -594,6 +633,10 @@ macro_rules! on_runtime {
             #[test]
             fn drop_closes() {
                 super::run::<R, _>(super::drop_closes::<R>)
+            }
+            #[test]
+            fn protocols_and_headers() {
+                super::run::<R, _>(super::protocols_and_headers::<R>)
             }
             #[test]
             fn receive_timeout() {
