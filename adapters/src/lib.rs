@@ -26,3 +26,6 @@ pub mod web;
 
 #[cfg(feature = "test-utils")]
 pub mod test_utils;
+pub mod ws;
+
+pub use ws::{ws_connect, WebSocketResponse, WsConnect};

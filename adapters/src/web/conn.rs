@@ -332,7 +332,13 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
         ex.status = head.status.as_u16();
         if let Some(on_upgrade) = response.on_upgrade.take() {
             match self.conn.send_response(now, head) {
-                Ok(()) => self.upgrade = Some(on_upgrade),
+                Ok(()) => {
+                    self.upgrade = Some(on_upgrade);
+                    // The core switched protocols on this send. Its `Event::Upgrade` may
+                    // never be polled: `drain_events` stops at an exchange whose body is
+                    // done, and the exchange of a GET upgrade is exactly that.
+                    self.upgraded = true;
+                }
                 Err(e) => {
                     tracing::error!(target: "sansweb::server", "upgrade response refused: {e}");
                     self.send_internal_error(now);
