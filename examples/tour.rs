@@ -150,7 +150,11 @@ async fn tour<R: Runtime>(rt: R) -> usize {
             Box::pin(signals(&rt, &base, &log)),
         ),
         (
-            "15. Testing: TestServer + client, make_mocked_request",
+            "15. WebSocket echo: ws_connect to /ws, send, receive, close",
+            Box::pin(websocket(&rt, &base)),
+        ),
+        (
+            "16. Testing: TestServer + client, make_mocked_request",
             Box::pin(testing(&rt)),
         ),
     ];
@@ -545,6 +549,32 @@ async fn signals<R: Runtime>(rt: &R, base: &str, log: &SignalLog) -> Outcome {
         )),
         None => Err("on_response_prepare did not run".into()),
     }
+}
+
+async fn websocket<R: Runtime>(rt: &R, base: &str) -> Outcome {
+    use sansweb::ws::{ws_connect, WsMessage};
+    let url = base.replacen("http://", "ws://", 1) + "/ws";
+    let mut ws = ws_connect(rt, &url).await.map_err(err)?;
+    ws.send_str("hello, websocket").await.map_err(err)?;
+    let echoed = match ws.receive().await {
+        WsMessage::Text(text) => text,
+        other => return Err(format!("expected text, got {other:?}")),
+    };
+    ws.send_bytes(&[1, 2, 3]).await.map_err(err)?;
+    let binary = match ws.receive().await {
+        WsMessage::Binary(bytes) => bytes,
+        other => return Err(format!("expected binary, got {other:?}")),
+    };
+    ws.close(sansweb::core::ws::CloseCode::NORMAL, "bye")
+        .await
+        .map_err(err)?;
+    if echoed != "hello, websocket" || binary[..] != [1, 2, 3] {
+        return Err(format!("echo mismatch: {echoed:?} {binary:?}"));
+    }
+    Ok(format!(
+        "sent text and binary, got back {echoed:?} and {:?}; closed with 1000",
+        &binary[..]
+    ))
 }
 
 async fn testing<R: Runtime>(rt: &R) -> Outcome {

@@ -28,6 +28,7 @@ const MAX_DELAY: f64 = 10.0;
 pub fn httpbin_app() -> App {
     App::new()
         .get("/", index)
+        .get("/ws", ws_echo)
         .get("/get", get)
         .post("/post", with_body)
         .put("/put", with_body)
@@ -760,3 +761,22 @@ async fn uuid(_req: Request) -> Response {
 
 #[cfg(test)]
 mod tests;
+
+/// `/ws`: WebSocket echo (text and binary; permessage-deflate when offered).
+async fn ws_echo(req: Request) -> Result<Response, HttpError> {
+    sansweb::ws::WebSocketResponse::new()
+        .compress(true)
+        .prepare(&req, |mut ws| async move {
+            use sansweb::ws::WsMessage;
+            loop {
+                let sent = match ws.receive().await {
+                    WsMessage::Text(text) => ws.send_str(&text).await,
+                    WsMessage::Binary(bytes) => ws.send_bytes(&bytes).await,
+                    _ => break,
+                };
+                if sent.is_err() {
+                    break;
+                }
+            }
+        })
+}
