@@ -67,9 +67,10 @@ impl Deflater {
     /// theirs, which the receiver reads as empty stored blocks.
     pub(crate) fn compress(&mut self, data: &[u8], last: bool, out: &mut Vec<u8>) {
         out.reserve(data.len() / 2 + 64);
+        let start = out.len();
         let mut input = data;
         loop {
-            let before = self.c.total_in();
+            let (in_before, out_before) = (self.c.total_in(), self.c.total_out());
             // An in-memory sink cannot fail; an error would only mean a flate2 bug, and
             // then we simply stop with what was produced.
             if self
@@ -79,10 +80,17 @@ impl Deflater {
             {
                 break;
             }
-            let used = (self.c.total_in() - before) as usize;
+            let used = (self.c.total_in() - in_before) as usize;
+            let produced = self.c.total_out() - out_before;
             input = &input[used.min(input.len())..];
-            // The flush is complete once all input is taken and output space remains.
-            if input.is_empty() && out.len() < out.capacity() {
+            // The flush is complete only once all input is taken AND its empty stored
+            // block (`00 00 ff ff`) is out: the compressor may stop short of it with room
+            // to spare, and a message cut there is not decodable on its own.
+            if input.is_empty() && out[start..].ends_with(&TAIL) {
+                break;
+            }
+            if used == 0 && produced == 0 && out.len() < out.capacity() {
+                // No progress with room to spare: nothing more will come (defensive).
                 break;
             }
             out.reserve(out.capacity().max(64));
@@ -257,5 +265,60 @@ mod tests {
             inf.inflate(&[0xff, 0xff, 0xff, 0xff], &mut out, 100),
             Err(InflateError::Invalid)
         );
+    }
+}
+
+#[cfg(test)]
+mod flush_tests {
+    use super::*;
+    use flate2::{Decompress, FlushDecompress};
+
+    /// Every sync-flushed message ends with the empty stored block and decodes on its
+    /// own with an independent inflater (context kept across messages), for messages
+    /// whose compression needs several passes (large, mixed-entropy windows).
+    #[test]
+    fn every_message_is_flushed_completely() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut data = vec![0u8; 300_000];
+        for (i, b) in data.iter_mut().enumerate() {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            // Stretches of noise, of runs and of a small alphabet: output sizes that
+            // land on every side of the buffer's capacity.
+            *b = match (i / 3000) % 3 {
+                0 => seed as u8,
+                1 => (i / 64) as u8,
+                _ => b'a' + (seed % 7) as u8,
+            };
+        }
+        let mut deflater = Deflater::new(6, false);
+        let mut inflater = Decompress::new(false);
+        for window in 0..400 {
+            let len = 1 + (window * 7919) % 65_536;
+            let message = &data[window * 500..window * 500 + len];
+            let mut out = Vec::new();
+            deflater.compress(message, false, &mut out);
+            assert!(out.ends_with(&TAIL), "message {window} not fully flushed");
+            let mut decoded = Vec::with_capacity(message.len() + 1024);
+            let mut input = &out[..];
+            while !input.is_empty() {
+                let before = inflater.total_in();
+                inflater
+                    .decompress_vec(input, &mut decoded, FlushDecompress::Sync)
+                    .expect("independent inflater decodes it");
+                let used = (inflater.total_in() - before) as usize;
+                input = &input[used..];
+                if decoded.len() == decoded.capacity() {
+                    decoded.reserve(64 * 1024);
+                }
+            }
+            assert_eq!(
+                decoded.len(),
+                message.len(),
+                "message {window} decoded short"
+            );
+            assert!(decoded == message, "message {window} decoded wrong");
+        }
     }
 }
