@@ -182,11 +182,18 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
                 }
             }
             if let Some(deadline) = self.conn.poll_timeout() {
-                if self.timer.deadline() != deadline {
+                // Re-arm only for an earlier deadline. A later one (the keep-alive timer
+                // pushed back by every request) waits for the armed timer to fire; the
+                // core ignores an early `handle_timeout` and the timer is then moved on.
+                // That keeps the runtime's timer wheel out of the per-request path.
+                if deadline < self.timer.deadline() {
                     self.timer.reset(deadline);
                 }
                 if Pin::new(&mut self.timer).poll(cx).is_ready() {
                     self.conn.handle_timeout(self.rt.now());
+                    if let Some(next) = self.conn.poll_timeout() {
+                        self.timer.reset(next);
+                    }
                     progress = true;
                 }
             }
