@@ -19,6 +19,7 @@ mod request;
 mod response;
 mod server;
 mod static_files;
+mod stream_response;
 mod upgrade;
 
 pub use app::{App, AppKey, AppRef, BoxError, BoxFuture, Handler, Next, State};
@@ -33,4 +34,5 @@ pub use response::{Body, BodyStream, HttpError, IntoResponse, Response};
 pub use server::run_app;
 pub use server::{run_app_on, Server, ServerConfig, ServerHandle};
 pub use static_files::file_response_for;
+pub use stream_response::{StreamResponse, StreamWriter};
 pub use upgrade::{DynRuntime, OnUpgrade, Upgraded};
