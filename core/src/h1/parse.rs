@@ -98,20 +98,29 @@ fn httparse_config() -> httparse::ParserConfig {
     httparse::ParserConfig::default()
 }
 
+/// Declares `$storage`: room for `$fields` httparse headers, on the stack up to
+/// `STACK_HEADERS`, else on the heap (a macro, because the slice borrows locals of the
+/// caller's frame).
+macro_rules! header_storage {
+    ($storage:ident, $fields:expr) => {
+        let mut stack = [MaybeUninit::<httparse::Header<'_>>::uninit(); STACK_HEADERS];
+        let mut heap;
+        let $storage: &mut [MaybeUninit<httparse::Header<'_>>] = if $fields <= STACK_HEADERS {
+            &mut stack[..]
+        } else {
+            heap = vec![MaybeUninit::<httparse::Header<'_>>::uninit(); $fields];
+            &mut heap[..]
+        };
+    };
+}
+
 /// Parses a complete request head `head` (ending in CRLF CRLF) holding `fields` fields.
 pub(crate) fn parse_request(
     head: Bytes,
     fields: usize,
     accept_unregistered_methods: bool,
 ) -> Result<(RequestHead, FieldFacts), ErrorKind> {
-    let mut stack = [MaybeUninit::<httparse::Header<'_>>::uninit(); STACK_HEADERS];
-    let mut heap;
-    let storage: &mut [MaybeUninit<httparse::Header<'_>>] = if fields <= STACK_HEADERS {
-        &mut stack[..]
-    } else {
-        heap = vec![MaybeUninit::<httparse::Header<'_>>::uninit(); fields];
-        &mut heap[..]
-    };
+    header_storage!(storage, fields);
     let mut req = httparse::Request::new(&mut []);
     let status = httparse_config().parse_request_with_uninit_headers(&mut req, &head, storage);
     match status {
@@ -253,14 +262,7 @@ pub(crate) fn parse_response(
     head: Bytes,
     fields: usize,
 ) -> Result<(ResponseHead, FieldFacts), ErrorKind> {
-    let mut stack = [MaybeUninit::<httparse::Header<'_>>::uninit(); STACK_HEADERS];
-    let mut heap;
-    let storage: &mut [MaybeUninit<httparse::Header<'_>>] = if fields <= STACK_HEADERS {
-        &mut stack[..]
-    } else {
-        heap = vec![MaybeUninit::<httparse::Header<'_>>::uninit(); fields];
-        &mut heap[..]
-    };
+    header_storage!(storage, fields);
     let mut res = httparse::Response::new(&mut []);
     match httparse_config().parse_response_with_uninit_headers(&mut res, &head, storage) {
         Ok(httparse::Status::Complete(_)) => {}
