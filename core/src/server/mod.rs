@@ -1,3 +1,4 @@
-//! Server logic: router matching and connection policy.
+//! Server logic: router matching and multipart parsing.
 
+pub mod multipart;
 pub mod router;
