@@ -42,6 +42,18 @@ fn corpus_h1_chunked() {
     assert!(n > 0, "no corpus files replayed");
 }
 
+#[test]
+fn corpus_ws_frames() {
+    let n = replay("ws_frames", sansweb_core::fuzzing::ws::ws_frames);
+    assert!(n > 0, "no corpus files replayed");
+}
+
+#[test]
+fn corpus_set_cookie() {
+    let n = replay("set_cookie", sansweb_core::fuzzing::cookie::set_cookie);
+    assert!(n > 0, "no corpus files replayed");
+}
+
 /// Regression inputs found by fuzzing, kept as tests for the lead to decide on (the
 /// codec lives in `core/src/h1`, outside the fuzzing branch).
 #[allow(clippy::disallowed_methods)] // one clock reading as the codec's `now`
