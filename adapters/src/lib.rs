@@ -20,7 +20,6 @@ pub use client::{ClientError, ClientResponse, ClientSession, ClientTimeout};
 pub use rt::DefaultRuntime;
 pub use rt::{Runtime, Task};
 
-#[allow(dead_code)] // parts used by the client layer as it lands
 mod driver;
 pub mod web;
 

@@ -124,7 +124,9 @@ pub(crate) async fn serve_connection<R: Runtime, S: Stream>(
             ..
         } = connection;
         let upgraded = conn.into_upgraded();
-        let (stream, _pending) = transport.into_parts();
+        let (stream, pending) = transport.into_parts();
+        // The hand-over happens only once every write is flushed (see `poll`).
+        debug_assert!(pending.is_empty(), "upgrade with unwritten bytes");
         on_upgrade(Upgraded {
             stream: Box::new(stream),
             read_buf: upgraded.read_buf,
