@@ -109,7 +109,7 @@ fn check_request(
     let now = Instant::now();
     let mut client = Conn::<Client>::new(Config::client(), now);
     let mut head = RequestHead::new(method.clone(), path.parse().unwrap());
-    head.headers = header_map(&m.headers);
+    head.headers = header_map(&m.headers).into();
     head.headers
         .insert(header::HOST, HeaderValue::from_static("example.com"));
     framing_headers(&m, &mut head.headers);
@@ -180,7 +180,7 @@ fn check_response(status: u16, m: Message, splits: Vec<usize>) -> Result<(), Tes
     server.handle_input(now, b"GET / HTTP/1.1\r\nHost: h\r\n\r\n");
     while server.poll_event().is_some() {}
     let mut head = ResponseHead::new(status);
-    head.headers = header_map(&m.headers);
+    head.headers = header_map(&m.headers).into();
     framing_headers(&m, &mut head.headers);
     let sent_headers = head.headers.clone();
     server.send_response(now, head).unwrap();

@@ -462,7 +462,7 @@ impl<R: Runtime> RequestBuilder<R> {
             head.status,
             reason,
             head.version,
-            head.headers,
+            head.headers.into_map(),
             current.url.clone(),
             history,
             body,
@@ -544,7 +544,7 @@ impl<R: Runtime> RequestBuilder<R> {
             .parse()
             .map_err(|e| ClientError::InvalidUrl(format!("{}: {e}", req.url)))?;
         let mut head = RequestHead::new(req.method.clone(), uri);
-        head.headers = req.headers.clone();
+        head.headers = req.headers.clone().into();
         if !head.headers.contains_key(header::HOST) {
             let host = req.url.host_str().unwrap_or_default();
             let value = match req.url.port() {

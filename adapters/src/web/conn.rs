@@ -60,7 +60,8 @@ struct Exchange {
     /// A request's head (without body) kept for `on_response_prepare` and the log.
     info: Option<Request>,
     method: http::Method,
-    path: String,
+    /// The request target, for logs (a reference-counted copy, no allocation).
+    uri: http::Uri,
     started: Instant,
     streaming: Option<BodyStream>,
     status: u16,
@@ -263,7 +264,7 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
 
     fn start_request(&mut self, head: RequestHead) {
         let body: BodyHandle = Arc::new(Mutex::new(BodyShared::default()));
-        let path = head.uri.path().to_owned();
+        let uri = head.uri.clone();
         let request = Request::from_parts(RequestParts {
             method: head.method,
             uri: head.uri,
@@ -279,14 +280,14 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
         });
         let info = (!self.app.on_response_prepare.is_empty()).then(|| request.head_only());
         let method = request.inner.method.clone();
-        let handler = self.app.dispatch(request, &path);
+        let handler = self.app.dispatch(request, uri.path());
         self.exchange = Some(Exchange {
             body,
             body_done: false,
             handler: Some(CatchUnwind(handler)),
             info,
             method,
-            path,
+            uri,
             started: self.rt.now(),
             streaming: None,
             status: 0,
@@ -315,7 +316,7 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
             Poll::Pending => return !could_drain && can_drain(ex),
             Poll::Ready(Ok(response)) => response,
             Poll::Ready(Err(())) => {
-                tracing::error!(target: "sansweb::server", "handler for {} {} panicked", ex.method, ex.path);
+                tracing::error!(target: "sansweb::server", "handler for {} {} panicked", ex.method, ex.uri.path());
                 HttpError::new(http::StatusCode::INTERNAL_SERVER_ERROR).into_response()
             }
         };
@@ -337,7 +338,7 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
         let now = self.rt.now();
         let mut head = ResponseHead::new(response.status);
         head.reason = response.reason.take();
-        head.headers = std::mem::take(&mut response.headers);
+        head.headers = std::mem::take(&mut response.headers).into();
         ex.status = head.status.as_u16();
         if let Some(on_upgrade) = response.on_upgrade.take() {
             match self.conn.send_response(now, head) {
@@ -369,7 +370,7 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
             Ok(()) if ex.streaming.is_none() => self.finish_exchange(),
             Ok(()) => {}
             Err(e) => {
-                tracing::error!(target: "sansweb::server", "response for {} {} refused: {e}", ex.method, ex.path);
+                tracing::error!(target: "sansweb::server", "response for {} {} refused: {e}", ex.method, ex.uri.path());
                 ex.streaming = None;
                 self.send_internal_error(now);
             }
@@ -402,7 +403,7 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
             Poll::Ready(Some(Ok(chunk))) => {
                 ex.sent_bytes += chunk.len() as u64;
                 if let Err(e) = self.conn.send_data(self.rt.now(), chunk) {
-                    tracing::error!(target: "sansweb::server", "streamed body for {}: {e}", ex.path);
+                    tracing::error!(target: "sansweb::server", "streamed body for {}: {e}", ex.uri.path());
                     ex.streaming = None;
                 }
                 true
@@ -410,7 +411,7 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
             Poll::Ready(None) => {
                 ex.streaming = None;
                 if let Err(e) = self.conn.send_end(self.rt.now(), None) {
-                    tracing::error!(target: "sansweb::server", "streamed body for {}: {e}", ex.path);
+                    tracing::error!(target: "sansweb::server", "streamed body for {}: {e}", ex.uri.path());
                 }
                 self.finish_exchange();
                 true
@@ -418,7 +419,7 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
             Poll::Ready(Some(Err(e))) => {
                 // The body failed halfway: end the connection so the client sees a
                 // truncated response, not a complete one.
-                tracing::error!(target: "sansweb::server", "streamed body for {} failed: {e}", ex.path);
+                tracing::error!(target: "sansweb::server", "streamed body for {} failed: {e}", ex.uri.path());
                 ex.streaming = None;
                 self.exchange = None;
                 self.aborted = true;
@@ -434,7 +435,7 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
                 "{} \"{} {}\" {} {} {:.6}s",
                 self.remote.map(|a| a.ip().to_string()).unwrap_or_else(|| "-".into()),
                 ex.method,
-                ex.path,
+                ex.uri.path(),
                 ex.status,
                 ex.sent_bytes,
                 self.rt.now().saturating_duration_since(ex.started).as_secs_f64(),

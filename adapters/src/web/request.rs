@@ -6,6 +6,7 @@ use super::response::HttpError;
 use super::upgrade::DynRuntime;
 use bytes::{Bytes, BytesMut};
 use http::{header, HeaderMap, Method, Uri, Version};
+use sansweb_core::h1::HeaderFields;
 use sansweb_core::server::router::Params;
 use std::collections::VecDeque;
 use std::future::poll_fn;
@@ -45,7 +46,7 @@ pub(crate) struct RequestParts {
     pub(crate) method: Method,
     pub(crate) uri: Uri,
     pub(crate) version: Version,
-    pub(crate) headers: HeaderMap,
+    pub(crate) headers: HeaderFields,
     pub(crate) match_info: Params,
     pub(crate) remote: Option<SocketAddr>,
     pub(crate) app: AppRef,
@@ -354,7 +355,7 @@ impl Request {
             method,
             uri,
             version: Version::HTTP_11,
-            headers,
+            headers: headers.into(),
             match_info: Params::default(),
             remote: None,
             app: AppRef(inner),

@@ -217,7 +217,7 @@ impl WsConnect {
             hs = hs.deflate(self.deflate);
         }
         let mut head = RequestHead::new(Method::GET, target.path.clone());
-        head.headers = self.headers.clone();
+        head.headers = self.headers.clone().into();
         let host = HeaderValue::from_str(&target.authority)
             .map_err(|_| WsError::InvalidUrl(target.authority.clone()))?;
         head.headers.insert(http::header::HOST, host);

@@ -43,48 +43,60 @@ pub(crate) struct FieldFacts {
 impl FieldFacts {
     /// Takes one field into account. Errors on duplicate or malformed framing fields.
     pub fn observe(&mut self, name: &HeaderName, value: &[u8]) -> Result<(), ErrorKind> {
-        if *name == header::CONTENT_LENGTH {
-            if self.content_length.is_some() {
-                return Err(ErrorKind::DuplicateContentLength);
+        self.observe_raw(name.as_str().as_bytes(), value)
+    }
+
+    /// [`FieldFacts::observe`] for a name as received (any case), before any
+    /// `HeaderName` exists: parsing decides framing without building a header map.
+    pub fn observe_raw(&mut self, name: &[u8], value: &[u8]) -> Result<(), ErrorKind> {
+        // The length first: most fields are none of these, and that costs one compare.
+        let is = |wanted: &HeaderName| name.eq_ignore_ascii_case(wanted.as_str().as_bytes());
+        match name.len() {
+            14 if is(&header::CONTENT_LENGTH) => {
+                if self.content_length.is_some() {
+                    return Err(ErrorKind::DuplicateContentLength);
+                }
+                self.content_length = Some(parse_content_length(value)?);
             }
-            self.content_length = Some(parse_content_length(value)?);
-        } else if *name == header::TRANSFER_ENCODING {
-            self.transfer_encoding = true;
-            for coding in value.split(|&b| b == b',') {
-                let coding = trim_ows(coding);
-                if coding.is_empty() {
-                    continue;
-                }
-                if self.chunked_final {
-                    // Something after chunked: chunked is not final (or given twice).
-                    self.chunked_final = false;
-                    self.chunked_not_final = true;
-                }
-                if coding.eq_ignore_ascii_case(b"chunked") {
-                    if !self.chunked_not_final {
-                        self.chunked_final = true;
+            17 if is(&header::TRANSFER_ENCODING) => {
+                self.transfer_encoding = true;
+                for coding in value.split(|&b| b == b',') {
+                    let coding = trim_ows(coding);
+                    if coding.is_empty() {
+                        continue;
                     }
-                } else if !is_registered_coding(coding) {
-                    self.unknown_coding = true;
+                    if self.chunked_final {
+                        // Something after chunked: chunked is not final (or given twice).
+                        self.chunked_final = false;
+                        self.chunked_not_final = true;
+                    }
+                    if coding.eq_ignore_ascii_case(b"chunked") {
+                        if !self.chunked_not_final {
+                            self.chunked_final = true;
+                        }
+                    } else if !is_registered_coding(coding) {
+                        self.unknown_coding = true;
+                    }
                 }
             }
-        } else if *name == header::HOST {
-            self.host_count += 1;
-        } else if *name == header::CONNECTION {
-            for token in value.split(|&b| b == b',') {
-                let token = trim_ows(token);
-                if token.eq_ignore_ascii_case(b"close") {
-                    self.connection_close = true;
-                } else if token.eq_ignore_ascii_case(b"keep-alive") {
-                    self.connection_keep_alive = true;
-                } else if token.eq_ignore_ascii_case(b"upgrade") {
-                    self.connection_upgrade = true;
+            4 if is(&header::HOST) => self.host_count += 1,
+            10 if is(&header::CONNECTION) => {
+                for token in value.split(|&b| b == b',') {
+                    let token = trim_ows(token);
+                    if token.eq_ignore_ascii_case(b"close") {
+                        self.connection_close = true;
+                    } else if token.eq_ignore_ascii_case(b"keep-alive") {
+                        self.connection_keep_alive = true;
+                    } else if token.eq_ignore_ascii_case(b"upgrade") {
+                        self.connection_upgrade = true;
+                    }
                 }
             }
-        } else if *name == header::UPGRADE {
-            self.upgrade = true;
-        } else if *name == header::EXPECT {
-            self.expect_continue |= trim_ows(value).eq_ignore_ascii_case(b"100-continue");
+            7 if is(&header::UPGRADE) => self.upgrade = true,
+            6 if is(&header::EXPECT) => {
+                self.expect_continue |= trim_ows(value).eq_ignore_ascii_case(b"100-continue");
+            }
+            _ => {}
         }
         Ok(())
     }

@@ -1,7 +1,9 @@
 //! Message heads in `http` crate types, with the raw bytes kept for original order and case.
 
 use bytes::Bytes;
-use http::{HeaderMap, Method, StatusCode, Uri, Version};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, Version};
+use std::ops::{Deref, DerefMut};
+use std::sync::OnceLock;
 
 /// A request head: what a server receives and a client sends.
 #[derive(Debug, Clone)]
@@ -14,7 +16,8 @@ pub struct RequestHead {
     /// `HTTP/1.0` or `HTTP/1.1`.
     pub version: Version,
     /// The header fields (names lower-cased by `http`; see [`RequestHead::raw_headers`]).
-    pub headers: HeaderMap,
+    /// A [`HeaderMap`] through `Deref`, built from the received bytes on first use.
+    pub headers: HeaderFields,
     pub(crate) raw: Bytes,
 }
 
@@ -27,8 +30,9 @@ pub struct ResponseHead {
     pub reason: Option<Bytes>,
     /// `HTTP/1.0` or `HTTP/1.1`.
     pub version: Version,
-    /// The header fields.
-    pub headers: HeaderMap,
+    /// The header fields: a [`HeaderMap`] through `Deref`, built from the received bytes
+    /// on first use.
+    pub headers: HeaderFields,
     pub(crate) raw: Bytes,
 }
 
@@ -39,7 +43,7 @@ impl RequestHead {
             method,
             uri,
             version: Version::HTTP_11,
-            headers: HeaderMap::new(),
+            headers: HeaderFields::default(),
             raw: Bytes::new(),
         }
     }
@@ -70,7 +74,7 @@ impl ResponseHead {
             status,
             reason: None,
             version: Version::HTTP_11,
-            headers: HeaderMap::new(),
+            headers: HeaderFields::default(),
             raw: Bytes::new(),
         }
     }
@@ -148,6 +152,160 @@ impl<'a> Iterator for RawHeaders<'a> {
     }
 }
 
+/// The header fields of a head: a [`HeaderMap`] to every reader and writer (through
+/// `Deref`/`DerefMut`), built only when first touched.
+///
+/// Why lazy: a parsed head already holds its bytes, checked field by field and with the
+/// framing decided from them. Building a `HeaderMap` (hashing every name, two
+/// allocations, a reference count per value) is most of the cost of parsing a head, and
+/// many requests are answered without a look at most fields; so the map is built from
+/// the kept bytes on the first access instead, once, and costs nothing if never used.
+/// A head built locally starts with its map already there.
+pub struct HeaderFields(Fields);
+
+enum Fields {
+    /// A map: built locally, or built from the section at the first change.
+    Built(HeaderMap),
+    /// A received field section (each line `name:value CRLF`, ending with an empty
+    /// line), validated when parsed, and the map once a reader asked for it.
+    Received {
+        section: Bytes,
+        map: OnceLock<HeaderMap>,
+    },
+}
+
+impl HeaderFields {
+    /// Fields still to be built from a parsed, validated section.
+    pub(crate) fn from_section(section: Bytes) -> Self {
+        Self(Fields::Received {
+            section,
+            map: OnceLock::new(),
+        })
+    }
+
+    /// The map, built now if it was not yet.
+    #[must_use]
+    pub fn map(&self) -> &HeaderMap {
+        match &self.0 {
+            Fields::Built(map) => map,
+            Fields::Received { section, map } => map.get_or_init(|| build_map(section)),
+        }
+    }
+
+    /// The map for changes, built now if it was not yet.
+    pub fn map_mut(&mut self) -> &mut HeaderMap {
+        if let Fields::Received { section, map } = &mut self.0 {
+            let built = map.take().unwrap_or_else(|| build_map(section));
+            self.0 = Fields::Built(built);
+        }
+        match &mut self.0 {
+            Fields::Built(map) => map,
+            Fields::Received { .. } => unreachable!("replaced just above"),
+        }
+    }
+
+    /// The map, by value.
+    #[must_use]
+    pub fn into_map(self) -> HeaderMap {
+        match self.0 {
+            Fields::Built(map) => map,
+            Fields::Received { section, mut map } => {
+                map.take().unwrap_or_else(|| build_map(&section))
+            }
+        }
+    }
+}
+
+/// Builds the map of a field section that the parser already validated: every name is
+/// a token of at most 64 KiB and every value is free of CR, LF, NUL and DEL, which is all
+/// `HeaderName`/`HeaderValue` ask, so no field is ever dropped here in practice (one
+/// that somehow failed would be skipped, never a panic).
+fn build_map(section: &Bytes) -> HeaderMap {
+    let fields = RawHeaders { rest: section };
+    let mut map = HeaderMap::with_capacity(fields.clone().count());
+    for (name, value) in fields {
+        let Ok(name) = HeaderName::from_bytes(name) else {
+            continue;
+        };
+        let value = section.slice_ref(value);
+        if let Ok(value) = HeaderValue::from_maybe_shared(value) {
+            map.append(name, value);
+        }
+    }
+    map
+}
+
+impl Default for HeaderFields {
+    fn default() -> Self {
+        HeaderMap::new().into()
+    }
+}
+
+impl From<HeaderMap> for HeaderFields {
+    fn from(map: HeaderMap) -> Self {
+        Self(Fields::Built(map))
+    }
+}
+
+impl From<HeaderFields> for HeaderMap {
+    fn from(fields: HeaderFields) -> Self {
+        fields.into_map()
+    }
+}
+
+impl Deref for HeaderFields {
+    type Target = HeaderMap;
+
+    fn deref(&self) -> &HeaderMap {
+        self.map()
+    }
+}
+
+impl DerefMut for HeaderFields {
+    fn deref_mut(&mut self) -> &mut HeaderMap {
+        self.map_mut()
+    }
+}
+
+impl Clone for HeaderFields {
+    fn clone(&self) -> Self {
+        Self(match &self.0 {
+            Fields::Built(map) => Fields::Built(map.clone()),
+            Fields::Received { section, map } => Fields::Received {
+                section: section.clone(),
+                map: map.clone(),
+            },
+        })
+    }
+}
+
+impl PartialEq for HeaderFields {
+    fn eq(&self, other: &Self) -> bool {
+        self.map() == other.map()
+    }
+}
+
+impl PartialEq<HeaderMap> for HeaderFields {
+    fn eq(&self, other: &HeaderMap) -> bool {
+        self.map() == other
+    }
+}
+
+impl std::fmt::Debug for HeaderFields {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.map().fmt(f)
+    }
+}
+
+impl<'a> IntoIterator for &'a HeaderFields {
+    type Item = (&'a HeaderName, &'a HeaderValue);
+    type IntoIter = http::header::Iter<'a, HeaderValue>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.map().iter()
+    }
+}
+
 /// Strips optional whitespace (SP / HTAB) from both ends.
 pub(crate) fn trim_ows(mut s: &[u8]) -> &[u8] {
     while let [b' ' | b'\t', rest @ ..] = s {
@@ -157,4 +315,75 @@ pub(crate) fn trim_ows(mut s: &[u8]) -> &[u8] {
         s = rest;
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::parse::parse_request;
+    use super::*;
+
+    fn parsed(head: &[u8]) -> RequestHead {
+        let fields = head.windows(2).filter(|w| w == b"\r\n").count();
+        parse_request(Bytes::copy_from_slice(head), fields, false)
+            .expect("a valid head")
+            .0
+    }
+
+    /// The map built on demand equals one built eagerly from the same fields, in order,
+    /// with repeated names kept, original case folded, values trimmed and obs-text kept.
+    #[test]
+    fn lazy_map_matches_the_fields_as_sent() {
+        let head = parsed(
+            b"GET / HTTP/1.1\r\nHost: a\r\nX-Multi: 1\r\nx-multi:  2 \r\n\
+              X-Latin: caf\xe9\r\nAccept:\r\n\r\n",
+        );
+        let mut expected = HeaderMap::new();
+        expected.append("host", HeaderValue::from_static("a"));
+        expected.append("x-multi", HeaderValue::from_static("1"));
+        expected.append("x-multi", HeaderValue::from_static("2"));
+        expected.append("x-latin", HeaderValue::from_bytes(b"caf\xe9").unwrap());
+        expected.append("accept", HeaderValue::from_static(""));
+        assert_eq!(head.headers, expected);
+        let all: Vec<_> = head.headers.get_all("x-multi").iter().collect();
+        assert_eq!(all, ["1", "2"]);
+        assert_eq!(head.headers.len(), 5);
+    }
+
+    /// Changing the fields builds the map first, then changes it; clones and
+    /// conversions carry the changed map, not the received bytes.
+    #[test]
+    fn changes_apply_to_the_built_map() {
+        let mut head = parsed(b"GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n\r\n");
+        head.headers
+            .insert("x-a", HeaderValue::from_static("changed"));
+        head.headers.remove("host");
+        let copy = head.headers.clone();
+        assert_eq!(copy.get("x-a").unwrap(), "changed");
+        assert!(!copy.contains_key("host"));
+        let map: HeaderMap = head.headers.into();
+        assert_eq!(map.len(), 1);
+    }
+
+    /// A head with no fields, and a local head, both have an empty map.
+    #[test]
+    fn no_fields_is_an_empty_map() {
+        let head = parsed(b"GET / HTTP/1.1\r\n\r\n");
+        assert!(head.headers.is_empty());
+        assert!(RequestHead::new(Method::GET, Uri::from_static("/"))
+            .headers
+            .is_empty());
+        let taken = HeaderFields::default().into_map();
+        assert!(taken.is_empty());
+    }
+
+    /// Iterating `&head.headers` walks the map.
+    #[test]
+    fn iterates_like_a_map() {
+        let head = parsed(b"GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\n\r\n");
+        let names: Vec<_> = (&head.headers)
+            .into_iter()
+            .map(|(n, _)| n.as_str())
+            .collect();
+        assert_eq!(names, ["a", "b"]);
+    }
 }

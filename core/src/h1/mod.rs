@@ -67,5 +67,5 @@ pub use config::Config;
 pub use conn::{Conn, Event, Upgraded};
 pub use error::{Blame, Error, ErrorKind};
 pub use framing::BodyFraming;
-pub use head::{RawHeaders, RequestHead, ResponseHead};
+pub use head::{HeaderFields, RawHeaders, RequestHead, ResponseHead};
 pub use role::{Client, Role, Server};

@@ -7,7 +7,7 @@
 
 use super::error::ErrorKind;
 use super::framing::FieldFacts;
-use super::head::{trim_ows, RequestHead, ResponseHead};
+use super::head::{trim_ows, HeaderFields, RequestHead, ResponseHead};
 use super::scan::classify_refused_head;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, Version};
@@ -69,29 +69,36 @@ fn to_version(minor: Option<u8>) -> Version {
     }
 }
 
-/// Builds the header map from httparse's fields, gathering framing facts.
-fn build_headers(
+/// Checks httparse's fields for what `http` types need beyond httparse's own rules,
+/// gathers the framing facts, and keeps the field section for a map built on demand
+/// (see [`HeaderFields`]).
+fn check_fields(
     head: &Bytes,
     fields: &[httparse::Header<'_>],
     facts: &mut FieldFacts,
-) -> Result<HeaderMap, ErrorKind> {
-    let mut map = HeaderMap::with_capacity(fields.len());
+) -> Result<HeaderFields, ErrorKind> {
     for field in fields {
-        let name = HeaderName::from_bytes(field.name.as_bytes())
-            .map_err(|_| ErrorKind::InvalidHeaderName)?;
+        // httparse checked the name is a token; `HeaderName` also caps its length.
+        if field.name.len() > MAX_NAME_LEN {
+            return Err(ErrorKind::InvalidHeaderName);
+        }
         let value = trim_ows(field.value);
         // httparse accepts DEL (0x7F) in values; RFC 9110 does not.
-        if value.contains(&0x7f) {
+        if memchr::memchr(0x7f, value).is_some() {
             return Err(ErrorKind::InvalidHeaderValue);
         }
-        facts.observe(&name, value)?;
-        let start = offset_in(head, value);
-        let value = HeaderValue::from_maybe_shared(head.slice(start..start + value.len()))
-            .map_err(|_| ErrorKind::InvalidHeaderValue)?;
-        map.append(name, value);
+        facts.observe_raw(field.name.as_bytes(), value)?;
     }
-    Ok(map)
+    Ok(match fields.first() {
+        Some(first) => {
+            HeaderFields::from_section(head.slice(offset_in(head, first.name.as_bytes())..))
+        }
+        None => HeaderFields::default(),
+    })
 }
+
+/// The longest header name `http::HeaderName` takes.
+const MAX_NAME_LEN: usize = (1 << 16) - 1;
 
 fn httparse_config() -> httparse::ParserConfig {
     // Strict: no obs-fold, no whitespace before colons, no multiple spaces in start lines.
@@ -144,7 +151,7 @@ pub(crate) fn parse_request(
     let uri = parse_target(&head, target, &method)?;
     let version = to_version(req.version);
     let mut facts = FieldFacts::default();
-    let headers = build_headers(&head, req.headers, &mut facts)?;
+    let headers = check_fields(&head, req.headers, &mut facts)?;
     Ok((
         RequestHead {
             method,
@@ -292,7 +299,7 @@ pub(crate) fn parse_response(
     };
     let version = to_version(res.version);
     let mut facts = FieldFacts::default();
-    let headers = build_headers(&head, res.headers, &mut facts)?;
+    let headers = check_fields(&head, res.headers, &mut facts)?;
     Ok((
         ResponseHead {
             status,
