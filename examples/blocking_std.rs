@@ -79,8 +79,10 @@ fn get(conn: &mut Conn<Client>, stream: &mut TcpStream, path: &str) -> io::Resul
     let mut head = RequestHead::new(Method::GET, path.parse().map_err(io::Error::other)?);
     head.headers
         .insert("host", "127.0.0.1".parse().expect("literal"));
-    conn.send_request(Instant::now(), head).map_err(io::Error::other)?;
-    conn.send_end(Instant::now(), None).map_err(io::Error::other)?;
+    conn.send_request(Instant::now(), head)
+        .map_err(io::Error::other)?;
+    conn.send_end(Instant::now(), None)
+        .map_err(io::Error::other)?;
     flush(conn, stream)?;
     let mut buf = [0u8; 8192];
     let (mut status, mut body) = (0, Vec::new());
@@ -122,7 +124,10 @@ fn main() -> io::Result<()> {
             return Err(io::Error::other(format!("unexpected answer to {path}")));
         }
     }
-    assert!(conn.is_reusable(), "keep-alive: the connection is still usable");
+    assert!(
+        conn.is_reusable(),
+        "keep-alive: the connection is still usable"
+    );
     drop(stream); // the server reads EOF and ends
     let served = server
         .join()

@@ -92,7 +92,11 @@ async fn in_memory_keep_alive_reuses_one_connection<R: Runtime>(rt: R) {
         let mut r = session.get("/").send().await.unwrap();
         assert_eq!(r.text().await.unwrap(), "root");
     }
-    assert_eq!(server.connections_opened(), 1, "two requests, one connection");
+    assert_eq!(
+        server.connections_opened(),
+        1,
+        "two requests, one connection"
+    );
     assert_eq!(session.idle_connections(), 1);
     drop(session);
     server.close().await;
@@ -102,7 +106,9 @@ async fn close_runs_the_cleanup_signals<R: Runtime>(rt: R) {
     for in_memory in [false, true] {
         let cleaned = Arc::new(AtomicUsize::new(0));
         let client = if in_memory {
-            TestClient::in_memory(rt.clone(), app(&cleaned)).await.unwrap()
+            TestClient::in_memory(rt.clone(), app(&cleaned))
+                .await
+                .unwrap()
         } else {
             TestClient::new(rt.clone(), app(&cleaned)).await.unwrap()
         };
@@ -117,7 +123,9 @@ async fn drop_runs_the_cleanup_signals<R: Runtime>(rt: R) {
     for in_memory in [false, true] {
         let cleaned = Arc::new(AtomicUsize::new(0));
         let client = if in_memory {
-            TestClient::in_memory(rt.clone(), app(&cleaned)).await.unwrap()
+            TestClient::in_memory(rt.clone(), app(&cleaned))
+                .await
+                .unwrap()
         } else {
             TestClient::new(rt.clone(), app(&cleaned)).await.unwrap()
         };
@@ -143,7 +151,11 @@ async fn in_memory_refuses_after_close<R: Runtime>(rt: R) {
         .connector(connector)
         .build()
         .unwrap();
-    let err = session.get("http://in-memory.test/").send().await.unwrap_err();
+    let err = session
+        .get("http://in-memory.test/")
+        .send()
+        .await
+        .unwrap_err();
     assert!(
         matches!(
             err,

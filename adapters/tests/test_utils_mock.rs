@@ -46,27 +46,49 @@ on_all_runtimes!(
     keep_alive_over_the_mock,
 );
 
-async fn text<R: Runtime>(session: &sansweb::ClientSession<R>, method: Method, url: &str) -> String {
+async fn text<R: Runtime>(
+    session: &sansweb::ClientSession<R>,
+    method: Method,
+    url: &str,
+) -> String {
     let mut r = session.request(method, url).send().await.unwrap();
     r.text().await.unwrap()
 }
 
 async fn patterns_and_method_filters<R: Runtime>(rt: R) {
     let mock = MockServer::new(&rt);
-    mock.get("http://api.test/exact").forever().respond(MockResponse::text("exact"));
+    mock.get("http://api.test/exact")
+        .forever()
+        .respond(MockResponse::text("exact"));
     mock.any(UrlPattern::prefix("http://api.test/files/"))
         .forever()
         .respond(MockResponse::text("prefix"));
-    mock.on(Some(Method::DELETE), UrlPattern::regex(r"/users/\d+$").unwrap())
-        .forever()
-        .respond(MockResponse::text("regex"));
+    mock.on(
+        Some(Method::DELETE),
+        UrlPattern::regex(r"/users/\d+$").unwrap(),
+    )
+    .forever()
+    .respond(MockResponse::text("regex"));
     let s = mock.session(rt);
-    assert_eq!(text(&s, Method::GET, "http://API.test:80/exact").await, "exact");
-    assert_eq!(text(&s, Method::PUT, "http://api.test/files/a/b").await, "prefix");
-    assert_eq!(text(&s, Method::DELETE, "http://other.test/users/42").await, "regex");
+    assert_eq!(
+        text(&s, Method::GET, "http://API.test:80/exact").await,
+        "exact"
+    );
+    assert_eq!(
+        text(&s, Method::PUT, "http://api.test/files/a/b").await,
+        "prefix"
+    );
+    assert_eq!(
+        text(&s, Method::DELETE, "http://other.test/users/42").await,
+        "regex"
+    );
     // Method filter: POST to the GET-only exact URL matches nothing.
     let err = s.post("http://api.test/exact").send().await.unwrap_err();
-    assert!(err.to_string().contains("no mock matches POST http://api.test/exact"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("no mock matches POST http://api.test/exact"),
+        "{err}"
+    );
 }
 
 async fn response_fields_reach_the_client<R: Runtime>(rt: R) {
@@ -91,34 +113,75 @@ async fn response_fields_reach_the_client<R: Runtime>(rt: R) {
 
 async fn errors_become_typed_client_errors<R: Runtime>(rt: R) {
     let mock = MockServer::new(&rt);
-    mock.get("http://refused.test/").fail(MockError::ConnectionRefused);
+    mock.get("http://refused.test/")
+        .fail(MockError::ConnectionRefused);
     mock.get("http://nxdomain.test/").fail(MockError::Dns);
-    mock.get("http://slow.test/").fail(MockError::ConnectTimeout);
+    mock.get("http://slow.test/")
+        .fail(MockError::ConnectTimeout);
     mock.get("http://flaky.test/").fail(MockError::Disconnect);
     let s = mock.session(rt);
     let e = s.get("http://refused.test/").send().await.unwrap_err();
-    assert!(matches!(e, ClientError::Connector { kind: ConnectorKind::Refused, .. }), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            ClientError::Connector {
+                kind: ConnectorKind::Refused,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
     let e = s.get("http://nxdomain.test/").send().await.unwrap_err();
-    assert!(matches!(e, ClientError::Connector { kind: ConnectorKind::Dns, .. }), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            ClientError::Connector {
+                kind: ConnectorKind::Dns,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
     let e = s.get("http://slow.test/").send().await.unwrap_err();
     assert!(
-        matches!(e, ClientError::Timeout { kind: TimeoutKind::SockConnect, request_sent: false }),
+        matches!(
+            e,
+            ClientError::Timeout {
+                kind: TimeoutKind::SockConnect,
+                request_sent: false
+            }
+        ),
         "{e:?}"
     );
     let e = s.get("http://flaky.test/").send().await.unwrap_err();
     assert!(
-        matches!(e, ClientError::ServerDisconnected { response_started: false }),
+        matches!(
+            e,
+            ClientError::ServerDisconnected {
+                response_started: false
+            }
+        ),
         "{e:?}"
     );
-    assert_eq!(mock.requests().len(), 1, "only the disconnect reached a request");
+    assert_eq!(
+        mock.requests().len(),
+        1,
+        "only the disconnect reached a request"
+    );
     mock.assert_all_called();
 }
 
 async fn repeat_counts<R: Runtime>(rt: R) {
     let mock = MockServer::new(&rt);
-    mock.get("http://api.test/n").times(2).respond(MockResponse::text("first two"));
-    mock.get("http://api.test/n").once().respond(MockResponse::text("third"));
-    mock.get("http://api.test/n").forever().respond(MockResponse::text("rest"));
+    mock.get("http://api.test/n")
+        .times(2)
+        .respond(MockResponse::text("first two"));
+    mock.get("http://api.test/n")
+        .once()
+        .respond(MockResponse::text("third"));
+    mock.get("http://api.test/n")
+        .forever()
+        .respond(MockResponse::text("rest"));
     let s = mock.session(rt);
     let mut got = Vec::new();
     for _ in 0..5 {
@@ -130,7 +193,8 @@ async fn repeat_counts<R: Runtime>(rt: R) {
 
 async fn default_headers_and_bodies_are_recorded<R: Runtime>(rt: R) {
     let mock = MockServer::new(&rt);
-    mock.post("http://api.test/items").respond(MockResponse::new().status(204));
+    mock.post("http://api.test/items")
+        .respond(MockResponse::new().status(204));
     let s = mock
         .session_builder(rt)
         .header("x-api-key", "secret")
@@ -152,19 +216,36 @@ async fn cookies_round_trip<R: Runtime>(rt: R) {
     let mock = MockServer::new(&rt);
     mock.get("http://site.test/login")
         .respond(MockResponse::new().header("set-cookie", "sid=abc; Path=/"));
-    mock.get("http://site.test/me").respond(MockResponse::text("me"));
+    mock.get("http://site.test/me")
+        .respond(MockResponse::text("me"));
     let s = mock.session(rt);
-    s.get("http://site.test/login").send().await.unwrap().release().await.unwrap();
-    s.get("http://site.test/me").send().await.unwrap().text().await.unwrap();
+    s.get("http://site.test/login")
+        .send()
+        .await
+        .unwrap()
+        .release()
+        .await
+        .unwrap();
+    s.get("http://site.test/me")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let me = mock.assert_called_with("GET", "http://site.test/me");
     assert_eq!(me.header("cookie"), Some("sid=abc"));
 }
 
 async fn redirects_are_followed<R: Runtime>(rt: R) {
     let mock = MockServer::new(&rt);
-    mock.get("http://a.test/old")
-        .respond(MockResponse::new().status(302).header("location", "http://b.test/new"));
-    mock.get("http://b.test/new").respond(MockResponse::text("moved here"));
+    mock.get("http://a.test/old").respond(
+        MockResponse::new()
+            .status(302)
+            .header("location", "http://b.test/new"),
+    );
+    mock.get("http://b.test/new")
+        .respond(MockResponse::text("moved here"));
     let s = mock.session(rt);
     let mut r = s.get("http://a.test/old").send().await.unwrap();
     assert_eq!(r.url().as_str(), "http://b.test/new");
@@ -175,8 +256,13 @@ async fn redirects_are_followed<R: Runtime>(rt: R) {
 
 async fn raise_for_status_sees_mock_statuses<R: Runtime>(rt: R) {
     let mock = MockServer::new(&rt);
-    mock.get("http://api.test/gone").respond(MockResponse::new().status(410).reason("Long Gone"));
-    let s = mock.session_builder(rt).raise_for_status(true).build().unwrap();
+    mock.get("http://api.test/gone")
+        .respond(MockResponse::new().status(410).reason("Long Gone"));
+    let s = mock
+        .session_builder(rt)
+        .raise_for_status(true)
+        .build()
+        .unwrap();
     let e = s.get("http://api.test/gone").send().await.unwrap_err();
     match e {
         ClientError::Response(r) => {
@@ -189,7 +275,8 @@ async fn raise_for_status_sees_mock_statuses<R: Runtime>(rt: R) {
 
 async fn traces_fire<R: Runtime>(rt: R) {
     let mock = MockServer::new(&rt);
-    mock.get("http://api.test/t").respond(MockResponse::new().status(200));
+    mock.get("http://api.test/t")
+        .respond(MockResponse::new().status(200));
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = seen.clone();
     let s = mock
@@ -205,7 +292,13 @@ async fn traces_fire<R: Runtime>(rt: R) {
         })
         .build()
         .unwrap();
-    s.get("http://api.test/t").send().await.unwrap().release().await.unwrap();
+    s.get("http://api.test/t")
+        .send()
+        .await
+        .unwrap()
+        .release()
+        .await
+        .unwrap();
     assert_eq!(*seen.lock().unwrap(), ["start", "create", "end"]);
 }
 
@@ -214,19 +307,30 @@ async fn gzip_is_decompressed<R: Runtime>(rt: R) {
     gz.write_all(b"squeezed text").unwrap();
     let body = gz.finish().unwrap();
     let mock = MockServer::new(&rt);
-    mock.get("http://api.test/gz")
-        .respond(MockResponse::new().header("content-encoding", "gzip").body(body));
+    mock.get("http://api.test/gz").respond(
+        MockResponse::new()
+            .header("content-encoding", "gzip")
+            .body(body),
+    );
     let s = mock.session(rt);
-    assert_eq!(text(&s, Method::GET, "http://api.test/gz").await, "squeezed text");
+    assert_eq!(
+        text(&s, Method::GET, "http://api.test/gz").await,
+        "squeezed text"
+    );
     let req = mock.assert_called_once_with("GET", "http://api.test/gz");
     assert!(req.header("accept-encoding").unwrap_or("").contains("gzip"));
 }
 
 async fn unmatched_requests_fail_with_the_registered_list<R: Runtime>(rt: R) {
     let mock = MockServer::new(&rt);
-    mock.get("http://api.test/a").respond(MockResponse::text("a"));
-    mock.post(UrlPattern::prefix("http://api.test/b/")).times(3).fail(MockError::Disconnect);
-    mock.any(UrlPattern::regex("^https://").unwrap()).forever().respond(MockResponse::new().status(500));
+    mock.get("http://api.test/a")
+        .respond(MockResponse::text("a"));
+    mock.post(UrlPattern::prefix("http://api.test/b/"))
+        .times(3)
+        .fail(MockError::Disconnect);
+    mock.any(UrlPattern::regex("^https://").unwrap())
+        .forever()
+        .respond(MockResponse::new().status(500));
     let s = mock.session(rt);
     let e = s.get("http://api.test/zzz").send().await.unwrap_err();
     let expected = "no mock matches GET http://api.test/zzz; registered:\n  \
@@ -240,10 +344,15 @@ async fn unmatched_requests_fail_with_the_registered_list<R: Runtime>(rt: R) {
 
 async fn keep_alive_over_the_mock<R: Runtime>(rt: R) {
     let mock = MockServer::new(&rt);
-    mock.get(UrlPattern::prefix("http://api.test/")).forever().respond(MockResponse::text("k"));
+    mock.get(UrlPattern::prefix("http://api.test/"))
+        .forever()
+        .respond(MockResponse::text("k"));
     let s = mock.session(rt);
     for path in ["/1", "/2", "/3"] {
-        assert_eq!(text(&s, Method::GET, &format!("http://api.test{path}")).await, "k");
+        assert_eq!(
+            text(&s, Method::GET, &format!("http://api.test{path}")).await,
+            "k"
+        );
     }
     assert_eq!(mock.connections_opened(), 1);
 }

@@ -33,7 +33,10 @@ macro_rules! on_all_runtimes {
     )*};
 }
 
-on_all_runtimes!(record_then_replay_without_a_server, virtual_clock_fires_sock_read);
+on_all_runtimes!(
+    record_then_replay_without_a_server,
+    virtual_clock_fires_sock_read
+);
 
 fn app() -> App {
     App::new()
@@ -43,7 +46,9 @@ fn app() -> App {
         .post("/echo", |req: Request| async move {
             Response::text(req.text().await.unwrap_or_default())
         })
-        .get("/bin", |_req: Request| async { Response::bytes(vec![0u8, 159, 255]) })
+        .get("/bin", |_req: Request| async {
+            Response::bytes(vec![0u8, 159, 255])
+        })
 }
 
 async fn record_then_replay_without_a_server<R: Runtime>(rt: R) {
@@ -62,9 +67,31 @@ async fn record_then_replay_without_a_server<R: Runtime>(rt: R) {
     let greet = server.url("/greet/ann");
     let echo = server.url("/echo");
     let bin = server.url("/bin");
-    let live_greet = session.get(&greet).send().await.unwrap().text().await.unwrap();
-    let live_echo = session.post(&echo).text("ping").send().await.unwrap().text().await.unwrap();
-    let live_bin = session.get(&bin).send().await.unwrap().bytes().await.unwrap();
+    let live_greet = session
+        .get(&greet)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let live_echo = session
+        .post(&echo)
+        .text("ping")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let live_bin = session
+        .get(&bin)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
     assert_eq!(live_echo, "ping");
     recorder.save(&path).unwrap();
     drop(session);
@@ -74,22 +101,62 @@ async fn record_then_replay_without_a_server<R: Runtime>(rt: R) {
     let _ = std::fs::remove_file(&path);
     assert_eq!(cassette.exchanges.len(), 3);
     let e = &cassette.exchanges[1];
-    assert_eq!((e.method.as_str(), e.url.as_str(), e.status), ("POST", echo.as_str(), 200));
+    assert_eq!(
+        (e.method.as_str(), e.url.as_str(), e.status),
+        ("POST", echo.as_str(), 200)
+    );
     assert_eq!(e.request_body.text.as_deref(), Some("ping"));
     assert_eq!(e.response_body.text.as_deref(), Some("ping"));
     assert!(e.request_headers.iter().any(|(n, _)| n == "host"));
-    assert!(cassette.exchanges[2].response_body.base64.is_some(), "binary stored as base64");
+    assert!(
+        cassette.exchanges[2].response_body.base64.is_some(),
+        "binary stored as base64"
+    );
 
     // Replay: nothing listens on the port any more.
     let mock = MockServer::new(&rt);
     cassette.replay_into(&mock, true).unwrap();
     let session = mock.session(rt.clone());
-    assert_eq!(session.get(&greet).send().await.unwrap().text().await.unwrap(), live_greet);
-    assert_eq!(session.post(&echo).text("ping").send().await.unwrap().text().await.unwrap(), live_echo);
-    assert_eq!(session.get(&bin).send().await.unwrap().bytes().await.unwrap(), live_bin);
+    assert_eq!(
+        session
+            .get(&greet)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        live_greet
+    );
+    assert_eq!(
+        session
+            .post(&echo)
+            .text("ping")
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        live_echo
+    );
+    assert_eq!(
+        session
+            .get(&bin)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap(),
+        live_bin
+    );
     mock.assert_all_called();
     let direct = sansweb::ClientSession::with_runtime(rt);
-    assert!(direct.get(&greet).send().await.unwrap_err().is_connector(), "server is gone");
+    assert!(
+        direct.get(&greet).send().await.unwrap_err().is_connector(),
+        "server is gone"
+    );
 }
 
 async fn virtual_clock_fires_sock_read<R: Runtime>(rt: R) {
@@ -122,7 +189,13 @@ async fn virtual_clock_fires_sock_read<R: Runtime>(rt: R) {
     assert_eq!(fired_at - start, Duration::from_secs(1));
     let result = request.await.unwrap();
     assert!(
-        matches!(result, Err(ClientError::Timeout { kind: TimeoutKind::SockRead, .. })),
+        matches!(
+            result,
+            Err(ClientError::Timeout {
+                kind: TimeoutKind::SockRead,
+                ..
+            })
+        ),
         "{result:?}"
     );
     let elapsed = real.elapsed();

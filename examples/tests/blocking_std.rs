@@ -11,14 +11,24 @@ fn blocking_std_example_runs_to_completion() {
     let built = exe
         .parent()
         .and_then(|deps| deps.parent())
-        .map(|dir| dir.join("examples").join(format!("blocking_std{}", std::env::consts::EXE_SUFFIX)))
+        .map(|dir| {
+            dir.join("examples")
+                .join(format!("blocking_std{}", std::env::consts::EXE_SUFFIX))
+        })
         .filter(|p| p.exists());
     let out = match built {
         Some(path) => Command::new(path).output().expect("example runs"),
         None => {
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
             Command::new(cargo)
-                .args(["run", "-q", "-p", "sansweb-examples", "--example", "blocking_std"])
+                .args([
+                    "run",
+                    "-q",
+                    "-p",
+                    "sansweb-examples",
+                    "--example",
+                    "blocking_std",
+                ])
                 .output()
                 .expect("cargo runs")
         }
@@ -30,6 +40,12 @@ fn blocking_std_example_runs_to_completion() {
         out.status,
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains("GET /two -> 200 \"you asked for /two\""), "{stdout}");
-    assert!(stdout.contains("server answered 2 requests on one connection"), "{stdout}");
+    assert!(
+        stdout.contains("GET /two -> 200 \"you asked for /two\""),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("server answered 2 requests on one connection"),
+        "{stdout}"
+    );
 }
