@@ -278,7 +278,8 @@ async fn tcp_connect<R: Runtime>(
 }
 
 /// Opens a stream to `key`'s origin: TCP (through the key's proxy, tunnelled for
-/// `https`), then TLS for `https`.
+/// `https`), then TLS for `https`; or, when the session has a `connector`, whatever it
+/// gives (it replaces all of that).
 pub(crate) async fn open_stream<R: Runtime>(
     rt: &R,
     key: &PoolKey,
@@ -286,7 +287,16 @@ pub(crate) async fn open_stream<R: Runtime>(
     tracer: &Tracer,
     unix: Option<&std::path::Path>,
     dns: &Dns,
+    connector: Option<&dyn super::connector::Connect>,
 ) -> Result<BoxStream, ClientError> {
+    if let Some(connector) = connector {
+        let target = super::connector::ConnectTarget {
+            scheme: key.scheme.clone(),
+            host: key.host.clone(),
+            port: key.port,
+        };
+        return super::connector::connect_with(connector, target).await;
+    }
     let host = key.host.trim_start_matches('[').trim_end_matches(']');
     let stream = match (&key.proxy, unix) {
         #[cfg(unix)]

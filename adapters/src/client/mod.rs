@@ -39,6 +39,7 @@
 //! ```
 
 mod connection;
+mod connector;
 mod decode;
 mod dns;
 mod error;
@@ -50,6 +51,7 @@ mod session;
 mod tls;
 mod trace;
 
+pub use connector::{Connect, ConnectFuture, ConnectTarget};
 pub use dns::{Resolve, ResolveFuture, StaticResolver};
 pub use error::{ClientError, ConnectorKind, History, ResponseError, TimeoutKind};
 pub use request::{BodyStream, RequestBuilder};

@@ -85,6 +85,8 @@ pub(crate) struct SessionPool<R: Runtime> {
     /// Every connection goes to this Unix socket (aiohttp's `UnixConnector`).
     unix: Option<std::path::PathBuf>,
     dns: Dns,
+    /// Replaces TCP/proxy/TLS when set (`ClientSessionBuilder::connector`).
+    connector: Option<Arc<dyn super::connector::Connect>>,
 }
 
 impl<R: Runtime> SessionPool<R> {
@@ -95,6 +97,7 @@ impl<R: Runtime> SessionPool<R> {
         tracer: Tracer,
         unix: Option<std::path::PathBuf>,
         dns: DnsConfig,
+        connector: Option<Arc<dyn super::connector::Connect>>,
     ) -> Arc<Self> {
         Arc::new(Self {
             state: Mutex::new(State {
@@ -109,6 +112,7 @@ impl<R: Runtime> SessionPool<R> {
             tracer,
             unix,
             dns: Dns::new(dns),
+            connector,
         })
     }
 
@@ -234,6 +238,7 @@ impl<R: Runtime> SessionPool<R> {
                 &self.tracer,
                 self.unix.as_deref(),
                 &self.dns,
+                self.connector.as_deref(),
             ),
         )
         .await??;

@@ -10,6 +10,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use sansweb_core::client::{ClientTimeout, CookieJar, CookieJarConfig, PoolConfig, RedirectPolicy};
 use url::Url;
 
+use super::connector::Connect;
 use super::dns::{DnsConfig, Resolve};
 use super::error::ClientError;
 use super::pool::SessionPool;
@@ -217,6 +218,7 @@ pub struct ClientSessionBuilder<R: Runtime> {
     unix: Option<std::path::PathBuf>,
     dns: DnsConfig,
     trust_env: bool,
+    connector: Option<Arc<dyn Connect>>,
     error: Option<ClientError>,
 }
 
@@ -239,6 +241,7 @@ impl<R: Runtime> ClientSessionBuilder<R> {
             unix: None,
             dns: DnsConfig::default(),
             trust_env: false,
+            connector: None,
             error: None,
         }
     }
@@ -450,6 +453,14 @@ impl<R: Runtime> ClientSessionBuilder<R> {
         self
     }
 
+    /// Opens every connection with `connector` instead of TCP (+ proxy + TLS): an
+    /// in-memory server, a mock, a recorder. The session speaks plain HTTP/1.1 over what
+    /// it returns; see [`Connect`].
+    pub fn connector(mut self, connector: impl Connect) -> Self {
+        self.connector = Some(Arc::new(connector));
+        self
+    }
+
     /// The session, or the first invalid setting.
     pub fn build(self) -> Result<ClientSession<R>, ClientError> {
         if let Some(e) = self.error {
@@ -474,6 +485,7 @@ impl<R: Runtime> ClientSessionBuilder<R> {
             self.tracer,
             self.unix,
             self.dns,
+            self.connector,
         );
         Ok(ClientSession {
             inner: Arc::new(SessionInner {
@@ -509,6 +521,7 @@ impl<R: Runtime> ClientSessionBuilder<R> {
                 Tracer::default(),
                 None,
                 DnsConfig::default(),
+                None,
             );
             ClientSession {
                 inner: Arc::new(SessionInner {

@@ -159,6 +159,29 @@ impl Server {
         addr: SocketAddr,
         workers: usize,
     ) -> io::Result<ServerHandle> {
+        let mut handle = self.start_unbound(rt).await?;
+        let first = if workers > 1 {
+            rt.bind_tcp_reuse_port(addr)?
+        } else {
+            rt.bind_tcp(addr)?
+        };
+        let local_addr = first.local_addr()?;
+        let mut listeners = vec![first];
+        for _ in 1..workers.max(1) {
+            listeners.push(rt.bind_tcp_reuse_port(local_addr)?);
+        }
+        handle.local_addr = local_addr;
+        handle.accept_tasks = listeners
+            .into_iter()
+            .map(|listener| rt.spawn(accept_loop(rt.clone(), listener, handle.shared.clone())))
+            .collect();
+        Ok(handle)
+    }
+
+    /// Runs the startup signals and gives a handle with no listener (its address is
+    /// `0.0.0.0:0`); connections are handed in through [`StreamAcceptor`]. The test
+    /// utilities' in-memory server is built on this.
+    pub(crate) async fn start_unbound<R: Runtime>(self, rt: &R) -> io::Result<ServerHandle> {
         let inner = self
             .app
             .freeze()
@@ -191,20 +214,6 @@ impl Server {
             connections: Mutex::new(HashMap::new()),
             drained: Mutex::new(None),
         });
-        let first = if workers > 1 {
-            rt.bind_tcp_reuse_port(addr)?
-        } else {
-            rt.bind_tcp(addr)?
-        };
-        let local_addr = first.local_addr()?;
-        let mut listeners = vec![first];
-        for _ in 1..workers.max(1) {
-            listeners.push(rt.bind_tcp_reuse_port(local_addr)?);
-        }
-        let accept_tasks = listeners
-            .into_iter()
-            .map(|listener| rt.spawn(accept_loop(rt.clone(), listener, shared.clone())))
-            .collect();
         // Called at shutdown, not now: a handler may do its work when called.
         let mut cleanups: Vec<DeferredSignal> = Vec::new();
         for teardown in teardowns.iter().rev() {
@@ -217,9 +226,9 @@ impl Server {
         }
         let sleeper = rt.clone();
         Ok(ServerHandle {
-            local_addr,
+            local_addr: SocketAddr::from(([0, 0, 0, 0], 0)),
             shared,
-            accept_tasks,
+            accept_tasks: Vec::new(),
             cleanups,
             runtime_sleep: Box::new(move |d| {
                 let deadline = sleeper.now() + d;
@@ -252,7 +261,39 @@ async fn accept_loop<R: Runtime>(rt: R, listener: R::TcpListener, shared: Arc<Se
     }
 }
 
+/// Serves streams handed in by the crate (no listener): the in-memory test server.
+#[cfg(feature = "test-utils")]
+#[derive(Clone)]
+pub(crate) struct StreamAcceptor(Arc<ServerShared>);
+
+#[cfg(feature = "test-utils")]
+impl StreamAcceptor {
+    /// Serves `stream` as an accepted connection on a task of `rt`; refused once the
+    /// server is shutting down, as a closed listener would refuse it.
+    pub(crate) fn serve<R: Runtime, S: crate::rt::Stream>(
+        &self,
+        rt: &R,
+        stream: S,
+    ) -> io::Result<()> {
+        if self.0.is_shutting_down() {
+            return Err(io::Error::new(
+                io::ErrorKind::ConnectionRefused,
+                "the server is shutting down",
+            ));
+        }
+        rt.spawn(serve_connection(rt.clone(), stream, self.0.clone(), None))
+            .detach();
+        Ok(())
+    }
+}
+
 impl ServerHandle {
+    /// Where connections can be handed in without a listener.
+    #[cfg(feature = "test-utils")]
+    pub(crate) fn acceptor(&self) -> StreamAcceptor {
+        StreamAcceptor(self.shared.clone())
+    }
+
     /// The bound address (the real port when bound to port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
