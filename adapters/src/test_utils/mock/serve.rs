@@ -72,7 +72,7 @@ pub(super) async fn serve(mock: MockServer, scheme: String, mut stream: PipeEnd)
                     let request = RecordedRequest {
                         url: request_url(&scheme, &h),
                         method: h.method,
-                        headers: h.headers,
+                        headers: h.headers.into_map(),
                         body: body.split().freeze(),
                     };
                     match mock.answer(request) {
