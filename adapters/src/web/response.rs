@@ -61,6 +61,13 @@ impl Default for Response {
     }
 }
 
+// Checked once, at compile time: `HeaderValue::from_static` called at run time walks
+// every byte on every response.
+const TEXT_PLAIN: HeaderValue = HeaderValue::from_static("text/plain; charset=utf-8");
+const TEXT_HTML: HeaderValue = HeaderValue::from_static("text/html; charset=utf-8");
+const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
+const OCTET_STREAM: HeaderValue = HeaderValue::from_static("application/octet-stream");
+
 impl Response {
     /// An empty response with `status`.
     pub fn new(status: StatusCode) -> Self {
@@ -89,14 +96,14 @@ impl Response {
     /// `text/plain; charset=utf-8`.
     pub fn text(text: impl Into<String>) -> Self {
         Self::new(StatusCode::OK)
-            .with_content_type("text/plain; charset=utf-8")
+            .with_content_type(TEXT_PLAIN)
             .with_body(Bytes::from(text.into()))
     }
 
     /// `text/html; charset=utf-8`.
     pub fn html(html: impl Into<String>) -> Self {
         Self::new(StatusCode::OK)
-            .with_content_type("text/html; charset=utf-8")
+            .with_content_type(TEXT_HTML)
             .with_body(Bytes::from(html.into()))
     }
 
@@ -104,7 +111,7 @@ impl Response {
     pub fn json<T: serde::Serialize + ?Sized>(value: &T) -> Self {
         match serde_json::to_vec(value) {
             Ok(body) => Self::new(StatusCode::OK)
-                .with_content_type("application/json")
+                .with_content_type(APPLICATION_JSON)
                 .with_body(Bytes::from(body)),
             Err(e) => HttpError::internal(format!("JSON encoding failed: {e}")).into_response(),
         }
@@ -113,7 +120,7 @@ impl Response {
     /// Raw bytes (`application/octet-stream`).
     pub fn bytes(body: impl Into<Bytes>) -> Self {
         Self::new(StatusCode::OK)
-            .with_content_type("application/octet-stream")
+            .with_content_type(OCTET_STREAM)
             .with_body(body.into())
     }
 
@@ -170,9 +177,8 @@ impl Response {
         Ok(())
     }
 
-    fn with_content_type(mut self, value: &'static str) -> Self {
-        self.headers
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static(value));
+    fn with_content_type(mut self, value: HeaderValue) -> Self {
+        self.headers.insert(header::CONTENT_TYPE, value);
         self
     }
 
