@@ -31,13 +31,20 @@ fn url(addr: SocketAddr, path: &str) -> String {
 }
 
 fn ok_response(body: &str) -> Vec<u8> {
-    format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}", body.len()).into_bytes()
+    format!(
+        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
 }
+
+/// `(connection index, method)` of every request a scripted server read.
+type RequestLog = Arc<Mutex<Vec<(usize, String)>>>;
 
 /// Every connection answers its first request (keep-alive), then takes the second one
 /// and closes without a word — with a FIN, or an RST when `rst` — the race where the
 /// server's idle close crosses the client's reuse. Logs `(connection, method)`.
-fn closes_before_second_answer(rst: bool) -> (SocketAddr, Arc<Mutex<Vec<(usize, String)>>>) {
+fn closes_before_second_answer(rst: bool) -> (SocketAddr, RequestLog) {
     let log = Arc::new(Mutex::new(Vec::new()));
     let log2 = log.clone();
     let addr = script_server(move |i, mut s: TcpStream| {
@@ -252,7 +259,10 @@ fn black_hole() -> (SocketAddr, socket2::Socket, Vec<TcpStream>) {
             }
         }
     }
-    panic!("the accept queue never filled: {} connections", filling.len());
+    panic!(
+        "the accept queue never filled: {} connections",
+        filling.len()
+    );
 }
 
 async fn connect_timeout_black_hole<R: Runtime>(rt: R) {
@@ -409,8 +419,14 @@ async fn upload_stream_fails_halfway<R: Runtime>(rt: R) {
     }
     let (conn, body) = seen.lock().unwrap()[0].clone();
     let body = String::from_utf8_lossy(&body).into_owned();
-    assert!(body.contains("first ") && body.contains("second "), "{body:?}");
-    assert!(!body.contains("never sent") && !body.ends_with("0\r\n\r\n"), "{body:?}");
+    assert!(
+        body.contains("first ") && body.contains("second "),
+        "{body:?}"
+    );
+    assert!(
+        !body.contains("never sent") && !body.ends_with("0\r\n\r\n"),
+        "{body:?}"
+    );
     // The next request goes on a new connection.
     let mut r = s.get(&url(addr, "/")).send().await.unwrap();
     assert_eq!(r.text().await.unwrap(), "fresh");

@@ -10,7 +10,7 @@ mod fault_support;
 mod web_support;
 
 use fault_support::{
-    connect, half_close, join, Gauge, read_to_end, reset, rss_bytes, wait_until, write_then_reset,
+    connect, half_close, join, read_to_end, reset, rss_bytes, wait_until, write_then_reset, Gauge,
 };
 use sansweb::rt::Runtime;
 use sansweb::web::{App, Request, Response, ServerHandle, StreamResponse};
@@ -47,9 +47,12 @@ fn app(log: Log, live: Gauge) -> App {
 
 /// Waits until the server has no live connection: every connection task has ended.
 async fn no_connections<R: Runtime>(rt: &R, server: &ServerHandle) {
-    wait_until(rt, "server connections back to 0", Duration::from_secs(5), || {
-        server.connection_count() == 0
-    })
+    wait_until(
+        rt,
+        "server connections back to 0",
+        Duration::from_secs(5),
+        || server.connection_count() == 0,
+    )
     .await;
 }
 
@@ -103,7 +106,8 @@ async fn client_half_closes<R: Runtime>(rt: R) {
     // A request, then shutdown(Write): the server still answers, then closes.
     let peer = thread::spawn(move || {
         let mut s = connect(addr);
-        s.write_all(b"GET /n/5 HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+        s.write_all(b"GET /n/5 HTTP/1.1\r\nHost: t\r\n\r\n")
+            .unwrap();
         half_close(&s);
         String::from_utf8(read_to_end(&mut s)).unwrap()
     });
@@ -124,7 +128,10 @@ async fn client_half_closes<R: Runtime>(rt: R) {
     });
     let answer = join(&rt, peer).await;
     assert_eq!(answer.matches("HTTP/1.1 200").count(), 2, "{answer:?}");
-    assert!(answer.contains("done") && answer.ends_with("6"), "{answer:?}");
+    assert!(
+        answer.contains("done") && answer.ends_with("6"),
+        "{answer:?}"
+    );
     assert_eq!(*log.lock().unwrap(), ["read 3"]);
     no_connections(&rt, &server).await;
     // Half-closed before the head was complete: nothing to answer; closed quietly.
@@ -212,22 +219,31 @@ async fn client_stops_reading<R: Runtime>(rt: R) {
     // server's write buffer (one chunk) or in the stream's queue (4 chunks).
     let kernel = tcp_mem_max("tcp_wmem") + tcp_mem_max("tcp_rmem");
     let bound = kernel + 8 * 64 * 1024;
-    assert!(stalled_at <= bound, "{stalled_at} bytes written, bound {bound}");
+    assert!(
+        stalled_at <= bound,
+        "{stalled_at} bytes written, bound {bound}"
+    );
     // RSS is the whole test process (other tests run alongside), so the bound is wide:
     // without back-pressure the writer would fill memory at GB/s.
     let grown = rss_bytes().saturating_sub(rss_before);
     assert!(grown < 256 << 20, "RSS grew by {grown} bytes");
     // Meanwhile others are served.
     for n in 0..5 {
-        assert_eq!(get(&rt, addr, &format!("/n/{n}")).await.text(), n.to_string());
+        assert_eq!(
+            get(&rt, addr, &format!("/n/{n}")).await.text(),
+            n.to_string()
+        );
     }
     rt.sleep_until(rt.now() + Duration::from_millis(300)).await;
     assert_eq!(written.load(Ordering::SeqCst), stalled_at, "still stalled");
     // The client goes away: the write fails, the writer learns it, the task ends.
     reset(stalled);
-    wait_until(&rt, "the writer saw the client go", Duration::from_secs(5), || {
-        !gone.lock().unwrap().is_empty()
-    })
+    wait_until(
+        &rt,
+        "the writer saw the client go",
+        Duration::from_secs(5),
+        || !gone.lock().unwrap().is_empty(),
+    )
     .await;
     no_connections(&rt, &server).await;
     server.shutdown().await;
@@ -282,11 +298,7 @@ async fn streamed_response_fails_halfway<R: Runtime>(rt: R) {
         .unwrap();
     let base = format!("http://{}", server.local_addr());
     for _ in 0..3 {
-        let mut r = session
-            .get(&format!("{base}/broken"))
-            .send()
-            .await
-            .unwrap();
+        let mut r = session.get(&format!("{base}/broken")).send().await.unwrap();
         assert_eq!(r.status(), 200);
         let err = r.bytes().await.unwrap_err();
         assert!(
@@ -329,9 +341,12 @@ async fn upload_stream_fails_halfway<R: Runtime>(rt: R) {
     assert!(matches!(err, ClientError::RequestBody(_)), "{err:?}");
     assert_eq!(session.open_connections(), 0);
     // The handler sees a body that ended early (400), never a complete one.
-    wait_until(&rt, "the handler saw the upload fail", Duration::from_secs(5), || {
-        !log.lock().unwrap().is_empty()
-    })
+    wait_until(
+        &rt,
+        "the handler saw the upload fail",
+        Duration::from_secs(5),
+        || !log.lock().unwrap().is_empty(),
+    )
     .await;
     let outcome = log.lock().unwrap()[0].clone();
     assert!(outcome.starts_with("failed 4"), "{outcome}");

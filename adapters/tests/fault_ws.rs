@@ -140,9 +140,12 @@ async fn client_vanishes<R: Runtime>(rt: R) {
         assert_eq!(rest.first(), Some(&0x89), "a ping first: {rest:?}");
     });
     let start = rt.now();
-    wait_until(&rt, "the heartbeat ended the handler", Duration::from_secs(5), || {
-        live.get() == 0 && !log.lock().unwrap().is_empty()
-    })
+    wait_until(
+        &rt,
+        "the heartbeat ended the handler",
+        Duration::from_secs(5),
+        || live.get() == 0 && !log.lock().unwrap().is_empty(),
+    )
     .await;
     let waited = rt.now() - start;
     assert!(
@@ -191,9 +194,12 @@ async fn server_vanishes<R: Runtime>(rt: R) {
     );
     assert!(matches!(ws.receive().await, WsMessage::Closed));
     drop(ws);
-    wait_until(&rt, "the client's socket closed", Duration::from_secs(5), || {
-        *closed.lock().unwrap()
-    })
+    wait_until(
+        &rt,
+        "the client's socket closed",
+        Duration::from_secs(5),
+        || *closed.lock().unwrap(),
+    )
     .await;
 }
 
