@@ -9,7 +9,8 @@ mod fault_support;
 mod web_support;
 
 use fault_support::{
-    half_close, read_head, read_request, read_to_end, reset, script_server, write_then_reset,
+    half_close, read_head, read_request, read_to_end, reset, script_server, tcp_mem_max,
+    write_then_reset,
 };
 use futures_lite::stream;
 use sansweb::client::{ConnectorKind, TimeoutKind};
@@ -17,6 +18,7 @@ use sansweb::rt::Runtime;
 use sansweb::{ClientError, ClientSession, ClientTimeout};
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -89,27 +91,16 @@ async fn pooled_connection_closed_before_reuse<R: Runtime>(rt: R) {
             .send()
             .await
             .unwrap_err();
-        if rst {
-            assert!(
-                matches!(
-                    err,
-                    ClientError::ServerDisconnected {
-                        response_started: false
-                    } | ClientError::Io(_)
-                ),
-                "{err:?}"
-            );
-        } else {
-            assert!(
-                matches!(
-                    err,
-                    ClientError::ServerDisconnected {
-                        response_started: false
-                    }
-                ),
-                "{err:?}"
-            );
-        }
+        // A reset reads as the server going away, like a FIN.
+        assert!(
+            matches!(
+                err,
+                ClientError::ServerDisconnected {
+                    response_started: false
+                }
+            ),
+            "rst={rst}: {err:?}"
+        );
         assert!(err.may_have_reached_server());
         assert_eq!(log.lock().unwrap().len(), 4, "the POST was sent once");
         assert_eq!(s.open_connections(), 0, "the dead connection is gone");
@@ -125,10 +116,14 @@ fn resets_after(partial: &'static [u8]) -> SocketAddr {
     })
 }
 
+/// A reset after part of a response: the server went away mid-response (the reset
+/// is reported as a disconnect, like aiohttp's `ServerDisconnectedError`).
 fn is_broken_response(err: &ClientError) -> bool {
     matches!(
         err,
-        ClientError::Io(_) | ClientError::ServerDisconnected { .. } | ClientError::Payload(_)
+        ClientError::ServerDisconnected {
+            response_started: true
+        }
     )
 }
 
@@ -370,6 +365,51 @@ async fn tls_handshake_failure<R: Runtime>(rt: R) {
     assert_eq!(s.open_connections(), 0);
 }
 
+async fn server_stops_reading<R: Runtime>(rt: R) {
+    // The server takes the head, then reads nothing more and answers nothing.
+    let addr = script_server(|_, mut s| {
+        if read_head(&mut s).is_some() {
+            std::thread::sleep(Duration::from_secs(4));
+        }
+    });
+    let pulled = Arc::new(AtomicUsize::new(0));
+    let pulled2 = pulled.clone();
+    let chunk = bytes::Bytes::from(vec![b'u'; 64 * 1024]);
+    // An endless upload: the client pulls a chunk only when the last one was written.
+    let body = stream::repeat_with(move || {
+        pulled2.fetch_add(chunk.len(), Ordering::SeqCst);
+        Ok(chunk.clone())
+    });
+    let s = session(&rt);
+    let t = ClientTimeout {
+        total: Some(Duration::from_secs(1)),
+        ..ClientTimeout::default()
+    };
+    let err = s
+        .post(&url(addr, "/upload"))
+        .body_stream(body)
+        .timeout(t)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ClientError::Timeout {
+                kind: TimeoutKind::Total,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.may_have_reached_server(), "the head was sent: {err:?}");
+    // Back-pressure: what was pulled fits in the kernel's buffers plus a chunk or two.
+    let pulled = pulled.load(Ordering::SeqCst);
+    let bound = tcp_mem_max("tcp_wmem") + tcp_mem_max("tcp_rmem") + 2 * 64 * 1024;
+    assert!(pulled <= bound, "{pulled} bytes pulled, bound {bound}");
+    assert_eq!(s.open_connections(), 0);
+}
+
 #[path = "client_support/tls.rs"]
 #[allow(dead_code)]
 mod web_support_tls;
@@ -437,6 +477,7 @@ on_all_runtimes!(
     pooled_connection_closed_before_reuse,
     server_resets_mid_head_body_chunk,
     server_half_closes,
+    server_stops_reading,
     dns_failure,
     connect_timeout_black_hole,
     tls_handshake_failure,

@@ -10,7 +10,8 @@ mod fault_support;
 mod web_support;
 
 use fault_support::{
-    connect, half_close, join, read_to_end, reset, rss_bytes, wait_until, write_then_reset, Gauge,
+    connect, half_close, join, read_to_end, reset, rss_bytes, tcp_mem_max, wait_until,
+    write_then_reset, Gauge,
 };
 use sansweb::rt::Runtime;
 use sansweb::web::{App, Request, Response, ServerHandle, StreamResponse};
@@ -175,15 +176,6 @@ fn endless_app(written: Arc<AtomicUsize>, gone: Log) -> App {
         .get("/n/{n}", |req: Request| async move {
             Response::text(req.param("n").unwrap_or("").to_owned())
         })
-}
-
-/// The largest buffer the kernel may autotune a TCP socket to (`net.ipv4.<name>`'s
-/// third field); 6 MiB if unreadable.
-fn tcp_mem_max(name: &str) -> usize {
-    std::fs::read_to_string(format!("/proc/sys/net/ipv4/{name}"))
-        .ok()
-        .and_then(|v| v.split_whitespace().nth(2)?.parse().ok())
-        .unwrap_or(6 << 20)
 }
 
 async fn client_stops_reading<R: Runtime>(rt: R) {

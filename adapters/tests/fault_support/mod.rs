@@ -183,6 +183,15 @@ impl Drop for GaugeGuard {
     }
 }
 
+/// The largest buffer the kernel may autotune a TCP socket to (`net.ipv4.<name>`'s
+/// third field); 6 MiB if unreadable.
+pub fn tcp_mem_max(name: &str) -> usize {
+    std::fs::read_to_string(format!("/proc/sys/net/ipv4/{name}"))
+        .ok()
+        .and_then(|v| v.split_whitespace().nth(2)?.parse().ok())
+        .unwrap_or(6 << 20)
+}
+
 /// The process's open file descriptors (entries of /proc/self/fd, minus the one the
 /// listing itself holds).
 pub fn open_fds() -> usize {
