@@ -410,6 +410,41 @@ async fn server_stops_reading<R: Runtime>(rt: R) {
     assert_eq!(s.open_connections(), 0);
 }
 
+async fn cancelled_request_frees_its_connection<R: Runtime>(rt: R) {
+    // The server takes each request and never answers; it notes when the client's
+    // socket closes (EOF).
+    let closed = Arc::new(AtomicUsize::new(0));
+    let closed2 = closed.clone();
+    let addr = script_server(move |_, mut s| {
+        if read_request(&mut s).is_some() {
+            read_to_end(&mut s);
+            closed2.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    let s = session(&rt);
+    // A request future dropped while it waits for the head...
+    let send = s.get(&url(addr, "/")).send();
+    let gave_up = futures_lite::future::or(async { send.await.err() }, async {
+        rt.sleep_until(rt.now() + Duration::from_millis(200)).await;
+        None
+    })
+    .await;
+    assert!(gave_up.is_none(), "{gave_up:?}");
+    assert_eq!(s.open_connections(), 0);
+    // ... and a spawned request whose task is dropped (which aborts it).
+    let (s2, u) = (s.clone(), url(addr, "/"));
+    let task = rt.spawn(async move { s2.get(&u).send().await.map(|_| ()) });
+    fault_support::wait_until(&rt, "the request is out", Duration::from_secs(5), || {
+        s.open_connections() == 1
+    })
+    .await;
+    drop(task);
+    fault_support::wait_until(&rt, "both sockets closed", Duration::from_secs(5), || {
+        s.open_connections() == 0 && closed.load(Ordering::SeqCst) == 2
+    })
+    .await;
+}
+
 #[path = "client_support/tls.rs"]
 #[allow(dead_code)]
 mod web_support_tls;
@@ -482,4 +517,5 @@ on_all_runtimes!(
     connect_timeout_black_hole,
     tls_handshake_failure,
     upload_stream_fails_halfway,
+    cancelled_request_frees_its_connection,
 );
