@@ -55,4 +55,42 @@ async fn streamed_body_arrives_whole<R: Runtime>(rt: R) {
     server.shutdown().await;
 }
 
-on_all_runtimes!(streamed_body_arrives_whole);
+/// 16 MiB in 64 KiB pieces: far more than the socket buffers hold, so the connection
+/// must pull the next piece after each write drains. (It stalled after a few MiB when
+/// a drained write did not make the connection task look at the stream again.)
+async fn sixteen_mib(req: Request) -> Response {
+    let (response, mut writer) = StreamResponse::new(4);
+    let piece = bytes::Bytes::from(vec![b'x'; 64 << 10]);
+    let task = async move {
+        for _ in 0..256 {
+            if writer.write(piece.clone()).await.is_err() {
+                return;
+            }
+        }
+        writer.write_eof();
+    };
+    req.runtime().expect("served").spawn(Box::pin(task));
+    response
+}
+
+async fn large_streamed_body_does_not_stall<R: Runtime>(rt: R) {
+    let app = App::new().get("/16m", sixteen_mib);
+    let server = web_support::start(&rt, app).await;
+    let session = ClientSession::builder_with_runtime(rt.clone())
+        .timeout(sansweb::ClientTimeout {
+            total: Some(std::time::Duration::from_secs(60)),
+            ..Default::default()
+        })
+        .build()
+        .unwrap();
+    let url = format!("http://{}/16m", server.local_addr());
+    let mut response = session.get(&url).send().await.unwrap();
+    let body = response.bytes().await.unwrap();
+    assert_eq!(body.len(), 16 << 20);
+    server.shutdown().await;
+}
+
+on_all_runtimes!(
+    streamed_body_arrives_whole,
+    large_streamed_body_does_not_stall
+);

@@ -153,11 +153,16 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
             }
             // One chunk of a streamed body per write: back-pressure from the socket.
             progress |= self.poll_streaming_body(cx);
+            let had_pending_writes = self.transport.has_pending_writes();
             match self.transport.poll_write_from(cx, &mut self.conn) {
                 Poll::Ready(Err(_)) => return Poll::Ready(Outcome::Done),
                 Poll::Ready(Ok(())) | Poll::Pending => {}
             }
             let flushed = !self.transport.has_pending_writes();
+            // Writes that were waiting for the socket just drained: a streamed body's
+            // next chunk is pulled only once they have (above), and nothing else would
+            // wake this task for it, so go round again.
+            progress |= had_pending_writes && flushed;
             if self.upgraded && flushed {
                 if let Some(on_upgrade) = self.upgrade.take() {
                     return Poll::Ready(Outcome::Upgrade(on_upgrade));
