@@ -42,6 +42,9 @@ mod connection;
 mod decode;
 mod dns;
 mod error;
+mod happy_eyeballs;
+mod middleware;
+mod multipart;
 mod pool;
 mod proxy;
 mod request;
@@ -52,6 +55,8 @@ mod trace;
 
 pub use dns::{Resolve, ResolveFuture, StaticResolver};
 pub use error::{ClientError, ConnectorKind, History, ResponseError, TimeoutKind};
+pub use middleware::{ClientMiddleware, ClientRequest, MiddlewareFuture, Next};
+pub use multipart::{Form, Part};
 pub use request::{BodyStream, RequestBuilder};
 pub use response::{ClientResponse, ResponseCookie};
 pub use sansweb_core::client::{ClientTimeout, CookieJar, CookieJarConfig};

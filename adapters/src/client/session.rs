@@ -12,6 +12,7 @@ use url::Url;
 
 use super::dns::{DnsConfig, Resolve};
 use super::error::ClientError;
+use super::middleware::{ClientMiddleware, ClientRequest, MiddlewareFuture, Middlewares, Next};
 use super::pool::SessionPool;
 use super::proxy::EnvProxies;
 use super::request::RequestBuilder;
@@ -36,6 +37,7 @@ pub(crate) struct SessionInner<R: Runtime> {
     pub(crate) tls_id: u64,
     pub(crate) proxy: Option<Arc<Url>>,
     pub(crate) env_proxies: Option<EnvProxies>,
+    pub(crate) middlewares: Middlewares<R>,
 }
 
 /// An HTTP client session (aiohttp's `ClientSession`): a connection pool, a cookie jar
@@ -217,6 +219,7 @@ pub struct ClientSessionBuilder<R: Runtime> {
     unix: Option<std::path::PathBuf>,
     dns: DnsConfig,
     trust_env: bool,
+    middlewares: Middlewares<R>,
     error: Option<ClientError>,
 }
 
@@ -239,6 +242,7 @@ impl<R: Runtime> ClientSessionBuilder<R> {
             unix: None,
             dns: DnsConfig::default(),
             trust_env: false,
+            middlewares: Vec::new(),
             error: None,
         }
     }
@@ -421,6 +425,21 @@ impl<R: Runtime> ClientSessionBuilder<R> {
         self
     }
 
+    /// Delay between staggered connection attempts to a host's addresses (happy
+    /// eyeballs, RFC 8305; default 250 ms). `None` tries one address at a time, each
+    /// after the previous failed (aiohttp's `happy_eyeballs_delay=None`).
+    pub fn happy_eyeballs_delay(mut self, delay: Option<Duration>) -> Self {
+        self.dns.connect.happy_eyeballs_delay = delay;
+        self
+    }
+
+    /// Binds every TCP connection to this local IP (aiohttp's `local_addr`; the OS
+    /// picks the port). Addresses of the other family cannot be reached from it.
+    pub fn local_addr(mut self, ip: std::net::IpAddr) -> Self {
+        self.dns.connect.local_addr = Some(ip);
+        self
+    }
+
     /// Connects every request to this Unix-domain socket instead of the URL's host
     /// (aiohttp's `UnixConnector`); the URL still gives `Host` and the path.
     pub fn unix_socket(mut self, path: impl Into<std::path::PathBuf>) -> Self {
@@ -447,6 +466,42 @@ impl<R: Runtime> ClientSessionBuilder<R> {
     /// session is built (aiohttp's `trust_env=True`); an explicit proxy wins.
     pub fn trust_env(mut self, on: bool) -> Self {
         self.trust_env = on;
+        self
+    }
+
+    /// Adds a middleware (aiohttp's `middlewares=`): it sees every hop of every request
+    /// and decides what to do with it, in the order added, before the request's own.
+    ///
+    /// ```no_run
+    /// # use sansweb::client::{ClientRequest, MiddlewareFuture, Next};
+    /// # use sansweb::rt::TokioRuntime;
+    /// # fn demo(rt: TokioRuntime) {
+    /// let session = sansweb::ClientSession::builder_with_runtime(rt)
+    ///     .middleware(|mut req: ClientRequest, next: Next<'_, TokioRuntime>| -> MiddlewareFuture<'_, TokioRuntime> {
+    ///         Box::pin(async move {
+    ///             req.headers.insert("x-signed", "yes".parse().unwrap());
+    ///             let response = next.run(req).await?;
+    ///             println!("{}", response.status());
+    ///             Ok(response)
+    ///         })
+    ///     })
+    ///     .build();
+    /// # }
+    /// ```
+    pub fn middleware<F>(mut self, f: F) -> Self
+    where
+        F: for<'a> Fn(ClientRequest, Next<'a, R>) -> MiddlewareFuture<'a, R>
+            + Send
+            + Sync
+            + 'static,
+    {
+        self.middlewares.push(Arc::new(f));
+        self
+    }
+
+    /// Adds a middleware given as a [`ClientMiddleware`] value (a struct with state).
+    pub fn middleware_value(mut self, m: impl ClientMiddleware<R>) -> Self {
+        self.middlewares.push(Arc::new(m));
         self
     }
 
@@ -492,6 +547,7 @@ impl<R: Runtime> ClientSessionBuilder<R> {
                 env_proxies: self
                     .trust_env
                     .then(|| EnvProxies::from_lookup(|k| std::env::var(k).ok())),
+                middlewares: self.middlewares,
             }),
         })
     }
@@ -525,6 +581,7 @@ impl<R: Runtime> ClientSessionBuilder<R> {
                     tls_id: 0,
                     proxy: None,
                     env_proxies: None,
+                    middlewares: Vec::new(),
                 }),
             }
         })
