@@ -297,11 +297,25 @@ impl<R: Runtime> RequestBuilder<R> {
 
     fn resolve_url(&self) -> Result<Url, ClientError> {
         let inner = &self.session.inner;
-        let mut url = match &inner.base_url {
-            Some(base) => base.join(&self.url),
-            None => Url::parse(&self.url),
-        }
-        .map_err(|e| ClientError::InvalidUrl(format!("{}: {e}", self.url)))?;
+        let cached = {
+            let last = inner.last_url.lock().unwrap_or_else(|p| p.into_inner());
+            last.as_ref()
+                .filter(|(s, _)| *s == self.url)
+                .map(|(_, u)| u.clone())
+        };
+        let mut url = match cached {
+            Some(u) => u,
+            None => {
+                let url = match &inner.base_url {
+                    Some(base) => base.join(&self.url),
+                    None => Url::parse(&self.url),
+                }
+                .map_err(|e| ClientError::InvalidUrl(format!("{}: {e}", self.url)))?;
+                *inner.last_url.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some((self.url.clone(), url.clone()));
+                url
+            }
+        };
         if !matches!(url.scheme(), "http" | "https") {
             return Err(ClientError::InvalidUrl(format!(
                 "{url}: only http and https are supported"
@@ -422,20 +436,31 @@ impl<R: Runtime> RequestBuilder<R> {
             builder: this,
             timers: Mutex::new(RequestTimers::new(timeout, inner.rt.now())),
         };
+        let tracing = !tracer.is_empty();
         loop {
-            let current = redirects.current().clone();
-            this.set_current_url(&current.url);
-            let body_now = match current.body {
-                RedirectBody::None => None,
-                _ => body.clone(),
+            let (method, request) = {
+                let current = redirects.current();
+                if tracing {
+                    this.set_current_url(&current.url);
+                }
+                let body_now = match current.body {
+                    RedirectBody::None => None,
+                    _ => body.clone(),
+                };
+                let request = ClientRequest::new(
+                    current.method.clone(),
+                    current.url.clone(),
+                    current.headers.clone(),
+                    body_now,
+                );
+                (current.method.clone(), request)
             };
-            let request = ClientRequest::new(
-                current.method.clone(),
-                current.url.clone(),
-                current.headers.clone(),
-                body_now,
-            );
-            let mut response = Next::new(&chain, &hop).run(request).await?;
+            // Without middlewares, no boxed chain: the hop's future stays inline.
+            let mut response = if chain.is_empty() {
+                hop.run(request).await?
+            } else {
+                Next::new(&chain, &hop).run(request).await?
+            };
             if let Some(jar) = &inner.cookie_jar {
                 let values: Vec<&str> = response
                     .headers()
@@ -464,8 +489,8 @@ impl<R: Runtime> RequestBuilder<R> {
             match decision {
                 Ok(RedirectDecision::Done) => {
                     tracer.emit(TraceEvent::RequestEnd {
-                        method: &current.method,
-                        url: &current.url,
+                        method: &method,
+                        url: response.url(),
                         status,
                     });
                     response.set_history(history());
@@ -477,8 +502,8 @@ impl<R: Runtime> RequestBuilder<R> {
                 }
                 Ok(RedirectDecision::Follow(_)) => {
                     tracer.emit(TraceEvent::RequestRedirect {
-                        method: &current.method,
-                        url: &current.url,
+                        method: &method,
+                        url: response.url(),
                         status,
                     });
                     // Read a small redirect body to its end so its connection is reused;
@@ -487,7 +512,7 @@ impl<R: Runtime> RequestBuilder<R> {
                 }
                 Err(RedirectError::TooManyRedirects { max }) => {
                     let mut history = history();
-                    history.push((status, current.url.clone()));
+                    history.push((status, response.url().clone()));
                     return Err(ClientError::TooManyRedirects { max, history });
                 }
                 Err(e) => return Err(ClientError::Redirect(e)),
@@ -515,8 +540,8 @@ impl<R: Runtime> RequestBuilder<R> {
                 RedirectBody::None
             },
         };
-        if let Ok(mut u) = self.current_url.lock() {
-            *u = Some(req.url.clone());
+        if !self.session.inner.pool.tracer.is_empty() {
+            self.set_current_url(&req.url);
         }
         let (head, lease) = self.exchange(&req, request.body.as_ref(), timers).await?;
         Ok(self.make_response(&req, head, lease, timers.clone(), Vec::new()))
@@ -788,17 +813,21 @@ struct Hop<'b, R: Runtime> {
     timers: Mutex<RequestTimers>,
 }
 
+impl<R: Runtime> Hop<'_, R> {
+    async fn run(&self, request: ClientRequest) -> Result<ClientResponse<R>, ClientError> {
+        let mut timers = self
+            .timers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let result = self.builder.hop(request, &mut timers).await;
+        *self.timers.lock().unwrap_or_else(|p| p.into_inner()) = timers;
+        result
+    }
+}
+
 impl<R: Runtime> Terminal<R> for Hop<'_, R> {
     fn send<'a>(&'a self, request: ClientRequest) -> MiddlewareFuture<'a, R> {
-        Box::pin(async move {
-            let mut timers = self
-                .timers
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone();
-            let result = self.builder.hop(request, &mut timers).await;
-            *self.timers.lock().unwrap_or_else(|p| p.into_inner()) = timers;
-            result
-        })
+        Box::pin(self.run(request))
     }
 }

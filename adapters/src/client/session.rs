@@ -38,6 +38,11 @@ pub(crate) struct SessionInner<R: Runtime> {
     pub(crate) proxy: Option<Arc<Url>>,
     pub(crate) env_proxies: Option<EnvProxies>,
     pub(crate) middlewares: Middlewares<R>,
+    /// The last request URL string and its parse: a client usually hits the same URL
+    /// again and again, and parsing one (`url` crate, IDNA host checks) costs more than
+    /// the whole HTTP/1.1 exchange's encoding and parsing. Keyed by the exact string, so
+    /// a hit is the same parse.
+    pub(crate) last_url: Mutex<Option<(String, Url)>>,
 }
 
 /// An HTTP client session (aiohttp's `ClientSession`): a connection pool, a cookie jar
@@ -548,6 +553,7 @@ impl<R: Runtime> ClientSessionBuilder<R> {
                     .trust_env
                     .then(|| EnvProxies::from_lookup(|k| std::env::var(k).ok())),
                 middlewares: self.middlewares,
+                last_url: Mutex::new(None),
             }),
         })
     }
@@ -582,6 +588,7 @@ impl<R: Runtime> ClientSessionBuilder<R> {
                     proxy: None,
                     env_proxies: None,
                     middlewares: Vec::new(),
+                    last_url: Mutex::new(None),
                 }),
             }
         })

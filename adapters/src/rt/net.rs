@@ -73,6 +73,7 @@ pub(crate) fn bound_socket(peer: SocketAddr, local: std::net::IpAddr) -> io::Res
 }
 
 /// Starts a non-blocking connect; `Ok` whether it completed or is in progress.
+#[cfg(feature = "runtime-smol")]
 pub(crate) fn start_connect(socket: &Socket, peer: SocketAddr) -> io::Result<()> {
     match socket.connect(&peer.into()) {
         Ok(()) => Ok(()),
@@ -84,7 +85,7 @@ pub(crate) fn start_connect(socket: &Socket, peer: SocketAddr) -> io::Result<()>
 }
 
 /// `EINPROGRESS`, which std maps to no stable `ErrorKind`.
-#[cfg(unix)]
+#[cfg(all(unix, feature = "runtime-smol"))]
 fn libc_einprogress() -> i32 {
     // Linux and the BSDs agree on neither number; 115 is Linux's, 36 the BSDs'/macOS's.
     if cfg!(any(target_os = "linux", target_os = "android")) {
