@@ -13,7 +13,10 @@ pub fn args() -> Args {
     let a: Vec<String> = std::env::args().collect();
     Args {
         scenario: a.get(1).cloned().unwrap_or_else(|| "seq".into()),
-        base: a.get(2).cloned().unwrap_or_else(|| "http://127.0.0.1:18095".into()),
+        base: a
+            .get(2)
+            .cloned()
+            .unwrap_or_else(|| "http://127.0.0.1:18095".into()),
         n: a.get(3).and_then(|s| s.parse().ok()).unwrap_or(20_000),
         concurrency: a.get(4).and_then(|s| s.parse().ok()).unwrap_or(50),
     }

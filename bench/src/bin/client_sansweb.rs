@@ -22,14 +22,28 @@ fn main() {
         let hello = format!("{}/", a.base);
         // Warm-up: connections open, caches filled.
         for _ in 0..100 {
-            session.get(&hello).send().await.unwrap().bytes().await.unwrap();
+            session
+                .get(&hello)
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap();
         }
         let cpu0 = common::cpu_seconds();
         let t0 = Instant::now();
         let units = match a.scenario.as_str() {
             "seq" => {
                 for _ in 0..a.n {
-                    let body = session.get(&hello).send().await.unwrap().bytes().await.unwrap();
+                    let body = session
+                        .get(&hello)
+                        .send()
+                        .await
+                        .unwrap()
+                        .bytes()
+                        .await
+                        .unwrap();
                     assert_eq!(body.len(), 13);
                 }
                 a.n as f64

@@ -10,11 +10,16 @@ const HELLO: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-type: text/plain; charset=utf-
 const BIG: usize = 16 << 20;
 
 fn main() {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:18095".into());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:18095".into());
     let mut big = format!("HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ncontent-length: {BIG}\r\n\r\n").into_bytes();
     big.resize(big.len() + BIG, b'x');
     let big: &'static [u8] = Box::leak(big.into_boxed_slice());
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(&addr).await.unwrap();
         println!("client_target on http://{addr}");
