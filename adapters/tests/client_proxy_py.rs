@@ -1,3 +1,4 @@
+#![cfg(unix)] // process groups end proxy.py's forked acceptors
 //! Through a real third-party proxy, PyPI's `proxy.py` (started by the test, with
 //! basic auth): plain http in absolute form, and https through a CONNECT tunnel to a
 //! local rustls server, on every runtime.
@@ -9,6 +10,7 @@ mod client_support;
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -28,6 +30,11 @@ struct ProxyPy {
 
 impl Drop for ProxyPy {
     fn drop(&mut self) {
+        // proxy.py forks acceptor processes that outlive a killed parent: end the whole
+        // process group it was started in.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -55,6 +62,7 @@ fn start_proxy_py() -> ProxyPy {
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
+        .process_group(0)
         .spawn()
         .expect("python3 is required (CI installs proxy.py)");
     let log = Arc::new(Mutex::new(Vec::new()));
