@@ -265,16 +265,11 @@ async fn tcp_connect<R: Runtime>(
             source: io::Error::new(io::ErrorKind::NotFound, "no address for host"),
         });
     }
-    // Each address in turn (aiohttp does the same when happy eyeballs is off).
-    let mut last = None;
-    for addr in addrs {
-        match rt.connect_tcp(addr).await {
-            Ok(s) => return Ok(Box::new(s)),
-            Err(e) => last = Some(e),
-        }
+    // Staggered attempts over both families (or one at a time when the delay is off).
+    match super::happy_eyeballs::connect(rt, &addrs, dns.connect_options()).await {
+        Ok(s) => Ok(Box::new(s)),
+        Err(e) => Err(ClientError::connect(&host_port, e)),
     }
-    let e = last.unwrap_or_else(|| io::Error::other("no address connected"));
-    Err(ClientError::connect(&host_port, e))
 }
 
 /// Opens a stream to `key`'s origin: TCP (through the key's proxy, tunnelled for

@@ -12,6 +12,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use super::happy_eyeballs::ConnectOptions;
 use super::trace::{TraceEvent, Tracer};
 use crate::rt::Runtime;
 
@@ -70,6 +71,9 @@ pub(crate) struct DnsConfig {
     pub(crate) use_cache: bool,
     /// `None`: cached entries never expire.
     pub(crate) ttl: Option<Duration>,
+    /// How the resolved addresses are connected (kept here: it travels with the
+    /// resolver to every connect).
+    pub(crate) connect: ConnectOptions,
 }
 
 impl Default for DnsConfig {
@@ -78,6 +82,7 @@ impl Default for DnsConfig {
             resolver: None,
             use_cache: true,
             ttl: Some(Duration::from_secs(10)),
+            connect: ConnectOptions::default(),
         }
     }
 }
@@ -97,6 +102,11 @@ impl Dns {
             config,
             cache: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Happy eyeballs delay and local address of the session.
+    pub(crate) fn connect_options(&self) -> ConnectOptions {
+        self.config.connect
     }
 
     fn cached(&self, host: &str, port: u16, now: Instant) -> Option<Vec<SocketAddr>> {

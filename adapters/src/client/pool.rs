@@ -44,7 +44,9 @@ struct WaiterSlot {
 
 struct State<R: Runtime> {
     pool: Pool<u64>,
-    idle: HashMap<u64, Connection<R>>,
+    /// Boxed: a connection moves between the map and leases on every request, and a
+    /// pointer is cheaper to move than the ~600-byte state.
+    idle: HashMap<u64, Box<Connection<R>>>,
     waiters: HashMap<WaiterId, WaiterSlot>,
     next_id: u64,
 }
@@ -250,7 +252,12 @@ impl<R: Runtime> SessionPool<R> {
             .connected(ticket, id, self.rt.now())
             .map_err(|e| ClientError::Request(e.to_string()))?;
         drop(st);
-        let conn = Connection::new(id, stream, self.rt.clone(), self.h1.clone());
+        let conn = Box::new(Connection::new(
+            id,
+            stream,
+            self.rt.clone(),
+            self.h1.clone(),
+        ));
         timers.handle_connected(self.rt.now());
         self.tracer.emit(TraceEvent::ConnectionCreateEnd);
         Ok(Lease::new(self.clone(), conn))
@@ -329,11 +336,11 @@ impl<R: Runtime> Drop for WaitGuard<'_, R> {
 /// and frees its slot: a half-read response is never reused.
 pub(crate) struct Lease<R: Runtime> {
     pool: Arc<SessionPool<R>>,
-    conn: Option<Connection<R>>,
+    conn: Option<Box<Connection<R>>>,
 }
 
 impl<R: Runtime> Lease<R> {
-    fn new(pool: Arc<SessionPool<R>>, conn: Connection<R>) -> Self {
+    fn new(pool: Arc<SessionPool<R>>, conn: Box<Connection<R>>) -> Self {
         Self {
             pool,
             conn: Some(conn),

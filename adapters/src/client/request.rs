@@ -16,7 +16,7 @@
 
 use std::io;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use bytes::Bytes;
@@ -33,6 +33,8 @@ use url::Url;
 use super::connection::with_timers;
 use super::decode::Decoder;
 use super::error::ClientError;
+use super::middleware::{ClientRequest, MiddlewareFuture, Middlewares, Next, Payload, Terminal};
+use super::multipart::{Form, FormPayload};
 use super::pool::Lease;
 use super::proxy::{pick, proxy_authorization};
 use super::response::{keep_alive_hint, Body, ClientResponse};
@@ -42,14 +44,6 @@ use crate::rt::Runtime;
 
 /// A streamed request body: chunks of bytes or an I/O error.
 pub type BodyStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send + 'static>>;
-
-/// A request body as held by the builder.
-enum Payload {
-    /// In memory: sent with `Content-Length`, replayable for redirects and retries.
-    Bytes(Bytes),
-    /// Streamed with chunked coding (unless the caller set `Content-Length`); sent once.
-    Stream(Option<BodyStream>),
-}
 
 /// Most bytes of a redirect response's body read to keep its connection.
 const REDIRECT_DRAIN: usize = 64 * 1024;
@@ -61,9 +55,7 @@ pub struct RequestBuilder<R: Runtime> {
     url: String,
     headers: HeaderMap,
     query: Vec<(String, String)>,
-    /// In a mutex only so the builder is `Sync` (a stream body need not be), which keeps
-    /// `send()` a `Send` future; it is only ever accessed through `&mut self`.
-    body: std::sync::Mutex<Option<Payload>>,
+    body: Option<Payload>,
     timeout: Option<ClientTimeout>,
     raise_for_status: Option<bool>,
     follow_redirects: Option<bool>,
@@ -71,8 +63,10 @@ pub struct RequestBuilder<R: Runtime> {
     expect_continue: bool,
     proxy: Option<Arc<Url>>,
     error: Option<ClientError>,
-    /// The URL being requested, for trace events.
-    current_url: Option<Url>,
+    /// The URL being requested, for trace events (a mutex: hops run through `&self`).
+    current_url: Mutex<Option<Url>>,
+    /// This request's own middlewares, after the session's.
+    middlewares: Middlewares<R>,
 }
 
 impl<R: Runtime> RequestBuilder<R> {
@@ -83,7 +77,7 @@ impl<R: Runtime> RequestBuilder<R> {
             url: url.to_owned(),
             headers: HeaderMap::new(),
             query: Vec::new(),
-            body: std::sync::Mutex::new(None),
+            body: None,
             timeout: None,
             raise_for_status: None,
             follow_redirects: None,
@@ -91,7 +85,8 @@ impl<R: Runtime> RequestBuilder<R> {
             expect_continue: false,
             proxy: None,
             error: None,
-            current_url: None,
+            current_url: Mutex::new(None),
+            middlewares: Vec::new(),
         }
     }
 
@@ -144,7 +139,9 @@ impl<R: Runtime> RequestBuilder<R> {
     where
         S: Stream<Item = io::Result<Bytes>> + Send + 'static,
     {
-        self.set_body(Payload::Stream(Some(Box::pin(stream))));
+        self.set_body(Payload::Stream(Arc::new(Mutex::new(Some(Box::pin(
+            stream,
+        ))))));
         self
     }
 
@@ -178,8 +175,47 @@ impl<R: Runtime> RequestBuilder<R> {
         self
     }
 
+    /// The body as `multipart/form-data` (aiohttp's `FormData`): fields in memory, file
+    /// and stream parts streamed as they are read. Sent with `Content-Length` when every
+    /// part's length is known, chunked otherwise; a form of in-memory parts only can be
+    /// replayed on redirects and retries, a streamed one cannot (see
+    /// [`body_stream`](Self::body_stream)).
+    pub fn multipart(mut self, form: Form) -> Self {
+        let (content_type, payload) = form.into_body();
+        match HeaderValue::from_str(&content_type) {
+            Ok(v) => {
+                self.headers.insert(header::CONTENT_TYPE, v);
+            }
+            Err(_) => self.fail(format!("invalid multipart boundary in {content_type:?}")),
+        }
+        match payload {
+            FormPayload::Bytes(b) => self.set_body(Payload::Bytes(b)),
+            FormPayload::Stream(stream, len) => {
+                if let Some(len) = len {
+                    self.headers
+                        .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+                }
+                self.set_body(Payload::Stream(Arc::new(Mutex::new(Some(stream)))));
+            }
+        }
+        self
+    }
+
     fn set_body(&mut self, payload: Payload) {
-        *self.body.get_mut().unwrap_or_else(|p| p.into_inner()) = Some(payload);
+        self.body = Some(payload);
+    }
+
+    /// Adds a middleware for this request only; it runs after the session's (see
+    /// [`ClientSessionBuilder::middleware`](super::ClientSessionBuilder::middleware)).
+    pub fn middleware<F>(mut self, f: F) -> Self
+    where
+        F: for<'a> Fn(ClientRequest, Next<'a, R>) -> MiddlewareFuture<'a, R>
+            + Send
+            + Sync
+            + 'static,
+    {
+        self.middlewares.push(Arc::new(f));
+        self
     }
 
     fn set_default_type(&mut self, value: &'static str) {
@@ -261,11 +297,25 @@ impl<R: Runtime> RequestBuilder<R> {
 
     fn resolve_url(&self) -> Result<Url, ClientError> {
         let inner = &self.session.inner;
-        let mut url = match &inner.base_url {
-            Some(base) => base.join(&self.url),
-            None => Url::parse(&self.url),
-        }
-        .map_err(|e| ClientError::InvalidUrl(format!("{}: {e}", self.url)))?;
+        let cached = {
+            let last = inner.last_url.lock().unwrap_or_else(|p| p.into_inner());
+            last.as_ref()
+                .filter(|(s, _)| *s == self.url)
+                .map(|(_, u)| u.clone())
+        };
+        let mut url = match cached {
+            Some(u) => u,
+            None => {
+                let url = match &inner.base_url {
+                    Some(base) => base.join(&self.url),
+                    None => Url::parse(&self.url),
+                }
+                .map_err(|e| ClientError::InvalidUrl(format!("{}: {e}", self.url)))?;
+                *inner.last_url.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some((self.url.clone(), url.clone()));
+                url
+            }
+        };
         if !matches!(url.scheme(), "http" | "https") {
             return Err(ClientError::InvalidUrl(format!(
                 "{url}: only http and https are supported"
@@ -289,7 +339,12 @@ impl<R: Runtime> RequestBuilder<R> {
         let result = self.send_inner().await;
         if let Err(error) = &result {
             let tracer = &self.session.inner.pool.tracer;
-            if let (false, Some(url)) = (tracer.is_empty(), &self.current_url) {
+            let url = self
+                .current_url
+                .get_mut()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
+            if let (false, Some(url)) = (tracer.is_empty(), &url) {
                 tracer.emit(TraceEvent::RequestException {
                     method: &self.method,
                     url,
@@ -344,13 +399,12 @@ impl<R: Runtime> RequestBuilder<R> {
         if let Some(m) = self.max_redirects {
             policy.max_redirects = m;
         }
-        let mut body = self
-            .body
-            .get_mut()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
+        let body = self.body.take();
         let tracer = inner.pool.tracer.clone();
-        self.current_url = Some(url.clone());
+        *self
+            .current_url
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner()) = Some(url.clone());
         tracer.emit(TraceEvent::RequestStart {
             method: &self.method,
             url: &url,
@@ -370,30 +424,61 @@ impl<R: Runtime> RequestBuilder<R> {
             },
         );
         let timeout = self.timeout.unwrap_or(inner.timeout);
-        let mut timers = RequestTimers::new(timeout, inner.rt.now());
         let raise = self.raise_for_status.unwrap_or(inner.raise_for_status);
+        let chain: Middlewares<R> = inner
+            .middlewares
+            .iter()
+            .chain(&self.middlewares)
+            .cloned()
+            .collect();
+        let this: &Self = self;
+        let hop = Hop {
+            builder: this,
+            timers: Mutex::new(RequestTimers::new(timeout, inner.rt.now())),
+        };
+        let tracing = !tracer.is_empty();
         loop {
-            let current = redirects.current().clone();
-            self.current_url = Some(current.url.clone());
-            let body_now = match current.body {
-                RedirectBody::None => None,
-                _ => body.as_mut(),
+            let (method, request) = {
+                let current = redirects.current();
+                if tracing {
+                    this.set_current_url(&current.url);
+                }
+                let body_now = match current.body {
+                    RedirectBody::None => None,
+                    _ => body.clone(),
+                };
+                let request = ClientRequest::new(
+                    current.method.clone(),
+                    current.url.clone(),
+                    current.headers.clone(),
+                    body_now,
+                );
+                (current.method.clone(), request)
             };
-            let (head, lease) = self.exchange(&current, body_now, &mut timers).await?;
+            // Without middlewares, no boxed chain: the hop's future stays inline.
+            let mut response = if chain.is_empty() {
+                hop.run(request).await?
+            } else {
+                Next::new(&chain, &hop).run(request).await?
+            };
             if let Some(jar) = &inner.cookie_jar {
-                let values: Vec<&str> = head
-                    .headers
+                let values: Vec<&str> = response
+                    .headers()
                     .get_all(header::SET_COOKIE)
                     .iter()
                     .filter_map(|v| v.to_str().ok())
                     .collect();
                 if !values.is_empty() {
                     let mut jar = jar.lock().unwrap_or_else(|p| p.into_inner());
-                    jar.store_response_cookies(&current.url, values, SystemTime::now());
+                    jar.store_response_cookies(response.url(), values, SystemTime::now());
                 }
             }
-            let location = head.headers.get(header::LOCATION).map(|v| v.as_bytes());
-            let decision = redirects.handle_response(head.status, location);
+            let status = response.status();
+            let location = response
+                .headers()
+                .get(header::LOCATION)
+                .map(|v| v.as_bytes());
+            let decision = redirects.handle_response(status, location);
             let history = || -> Vec<(http::StatusCode, Url)> {
                 redirects
                     .history()
@@ -404,12 +489,12 @@ impl<R: Runtime> RequestBuilder<R> {
             match decision {
                 Ok(RedirectDecision::Done) => {
                     tracer.emit(TraceEvent::RequestEnd {
-                        method: &current.method,
-                        url: &current.url,
-                        status: head.status,
+                        method: &method,
+                        url: response.url(),
+                        status,
                     });
-                    let history = history();
-                    let response = self.make_response(&current, head, lease, timers, history);
+                    response.set_history(history());
+                    response.prefetch();
                     if raise {
                         response.raise_for_status()?;
                     }
@@ -417,24 +502,49 @@ impl<R: Runtime> RequestBuilder<R> {
                 }
                 Ok(RedirectDecision::Follow(_)) => {
                     tracer.emit(TraceEvent::RequestRedirect {
-                        method: &current.method,
-                        url: &current.url,
-                        status: head.status,
+                        method: &method,
+                        url: response.url(),
+                        status,
                     });
                     // Read a small redirect body to its end so its connection is reused;
                     // a large one is cheaper to close.
-                    let mut hop =
-                        self.make_response(&current, head, lease, timers.clone(), Vec::new());
-                    let _ = hop.bytes_max(REDIRECT_DRAIN).await;
+                    let _ = response.bytes_max(REDIRECT_DRAIN).await;
                 }
                 Err(RedirectError::TooManyRedirects { max }) => {
                     let mut history = history();
-                    history.push((head.status, current.url.clone()));
+                    history.push((status, response.url().clone()));
                     return Err(ClientError::TooManyRedirects { max, history });
                 }
                 Err(e) => return Err(ClientError::Redirect(e)),
             }
         }
+    }
+
+    fn set_current_url(&self, url: &Url) {
+        *self.current_url.lock().unwrap_or_else(|p| p.into_inner()) = Some(url.clone());
+    }
+
+    /// One hop on the wire, at the end of the middleware chain.
+    async fn hop(
+        &self,
+        request: ClientRequest,
+        timers: &mut RequestTimers,
+    ) -> Result<ClientResponse<R>, ClientError> {
+        let req = RedirectRequest {
+            method: request.method,
+            url: request.url,
+            headers: request.headers,
+            body: if request.body.is_some() {
+                RedirectBody::Replayable
+            } else {
+                RedirectBody::None
+            },
+        };
+        if !self.session.inner.pool.tracer.is_empty() {
+            self.set_current_url(&req.url);
+        }
+        let (head, lease) = self.exchange(&req, request.body.as_ref(), timers).await?;
+        Ok(self.make_response(&req, head, lease, timers.clone(), Vec::new()))
     }
 
     fn make_response(
@@ -456,8 +566,9 @@ impl<R: Runtime> RequestBuilder<R> {
         };
         let hint = keep_alive_hint(&head.headers);
         let reason = head.reason_phrase().to_owned();
-        let mut body = Body::new(lease, timers, decoder, hint, inner.pool.tracer.clone());
-        body.prefetch();
+        // Prefetched (`ClientResponse::prefetch`) once the chain returns it, so trace
+        // events keep their order: request end, then body chunks.
+        let body = Body::new(lease, timers, decoder, hint, inner.pool.tracer.clone());
         ClientResponse::new(
             head.status,
             reason,
@@ -474,7 +585,7 @@ impl<R: Runtime> RequestBuilder<R> {
     async fn exchange(
         &self,
         req: &RedirectRequest,
-        mut body: Option<&mut Payload>,
+        body: Option<&Payload>,
         timers: &mut RequestTimers,
     ) -> Result<(ResponseHead, Lease<R>), ClientError> {
         let inner = &self.session.inner;
@@ -490,13 +601,13 @@ impl<R: Runtime> RequestBuilder<R> {
             &req.url,
         );
         key.proxy = proxy.as_ref().map(|p| p.to_string());
-        let head = self.request_head(req, body.as_deref(), proxy.as_deref())?;
-        let replayable = !matches!(body.as_deref(), Some(Payload::Stream(_)));
+        let head = self.request_head(req, body, proxy.as_deref())?;
+        let replayable = !matches!(body, Some(Payload::Stream(_)));
         let mut attempt = 0;
         loop {
             let mut lease = inner.pool.acquire(&key, attempt > 0, timers).await?;
             match self
-                .send_and_wait(&mut lease, head.clone(), body.as_deref_mut(), timers)
+                .send_and_wait(&mut lease, &req.url, head.clone(), body, timers)
                 .await
             {
                 Ok(h) => return Ok((h, lease)),
@@ -611,8 +722,9 @@ impl<R: Runtime> RequestBuilder<R> {
     async fn send_and_wait(
         &self,
         lease: &mut Lease<R>,
+        url: &Url,
         head: RequestHead,
-        body: Option<&mut Payload>,
+        body: Option<&Payload>,
         timers: &mut RequestTimers,
     ) -> Result<ResponseHead, ClientError> {
         let rt = &self.session.inner.rt;
@@ -644,7 +756,8 @@ impl<R: Runtime> RequestBuilder<R> {
                 conn.conn.send_data(rt.now(), b.clone()).map_err(local)?;
             }
             Some(Payload::Stream(stream)) => {
-                let Some(mut stream) = stream.take() else {
+                let taken = stream.lock().unwrap_or_else(|p| p.into_inner()).take();
+                let Some(mut stream) = taken else {
                     return Err(ClientError::Request(
                         "the streamed body was already sent once".into(),
                     ));
@@ -663,7 +776,7 @@ impl<R: Runtime> RequestBuilder<R> {
         conn.conn.send_end(rt.now(), None).map_err(local)?;
         std::future::poll_fn(|cx| conn.poll_flush(cx, timers)).await?;
         timers.handle_sent(rt.now());
-        if let (Some((method, headers)), Some(url)) = (&sent, &self.current_url) {
+        if let Some((method, headers)) = &sent {
             tracer.emit(TraceEvent::RequestHeadersSent {
                 method,
                 url,
@@ -690,5 +803,31 @@ fn head_error(event: Event<ResponseHead>, bytes_seen: bool) -> ClientError {
         },
         Event::Error(e) => ClientError::Payload(e.to_string()),
         other => ClientError::Payload(format!("unexpected event before the head: {other:?}")),
+    }
+}
+
+/// The end of a request's middleware chain: one hop on the wire, with the request's
+/// deadlines carried from hop to hop (a retrying middleware keeps the same clock).
+struct Hop<'b, R: Runtime> {
+    builder: &'b RequestBuilder<R>,
+    timers: Mutex<RequestTimers>,
+}
+
+impl<R: Runtime> Hop<'_, R> {
+    async fn run(&self, request: ClientRequest) -> Result<ClientResponse<R>, ClientError> {
+        let mut timers = self
+            .timers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let result = self.builder.hop(request, &mut timers).await;
+        *self.timers.lock().unwrap_or_else(|p| p.into_inner()) = timers;
+        result
+    }
+}
+
+impl<R: Runtime> Terminal<R> for Hop<'_, R> {
+    fn send<'a>(&'a self, request: ClientRequest) -> MiddlewareFuture<'a, R> {
+        Box::pin(self.run(request))
     }
 }

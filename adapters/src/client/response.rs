@@ -221,6 +221,48 @@ impl<R: Runtime> ClientResponse<R> {
         }
     }
 
+    /// A response made up without a connection, e.g. by a middleware that answers from
+    /// a cache or short-circuits a request (the body is `body`; the timeouts are the
+    /// defaults, and nothing can time out since nothing is read).
+    pub fn from_parts(status: StatusCode, headers: HeaderMap, url: Url, body: Bytes) -> Self {
+        let mut buffer = VecDeque::new();
+        if !body.is_empty() {
+            buffer.push_back(body);
+        }
+        let timers = RequestTimers::new(
+            sansweb_core::client::ClientTimeout::default(),
+            std::time::Instant::now(),
+        );
+        Self {
+            status,
+            reason: status.canonical_reason().unwrap_or("").to_owned(),
+            version: Version::HTTP_11,
+            headers,
+            url,
+            history: Vec::new(),
+            body: Body {
+                lease: None,
+                timers,
+                decoder: None,
+                buffer,
+                keep_alive_hint: None,
+                done: true,
+                failed: None,
+                tracer: Tracer::default(),
+            },
+        }
+    }
+
+    /// Takes a body the core already holds (see `Body::prefetch`).
+    pub(crate) fn prefetch(&mut self) {
+        self.body.prefetch();
+    }
+
+    /// Sets the redirect history (once the redirect loop is done with the response).
+    pub(crate) fn set_history(&mut self, history: History) {
+        self.history = history;
+    }
+
     /// The status code.
     pub fn status(&self) -> StatusCode {
         self.status
@@ -426,8 +468,9 @@ impl<R: Runtime> ClientResponse<R> {
         })
     }
 
-    /// The body as text: charset from `Content-Type` (utf-8 when absent; latin-1 /
-    /// iso-8859-1 / us-ascii also understood), invalid sequences replaced.
+    /// The body as text: the charset from `Content-Type` (any WHATWG label), else
+    /// detected (BOM, valid utf-8, then `chardetng`'s guess); invalid sequences become
+    /// U+FFFD.
     pub async fn text(&mut self) -> Result<String, ClientError> {
         let charset = self.charset();
         let body = self.bytes().await?;
@@ -464,16 +507,35 @@ impl<R: Runtime> std::fmt::Debug for ClientResponse<R> {
     }
 }
 
+/// Most bytes the charset detector looks at (it settles long before this).
+const DETECT_LIMIT: usize = 64 * 1024;
+
+/// Decodes `body` with the named charset (a WHATWG label: `utf-8`, `iso-8859-1`,
+/// `shift_jis`, `koi8-r`, ...), or, without one, the BOM's, utf-8 if it is valid
+/// utf-8, else what `chardetng` guesses (aiohttp: charset-normalizer). Invalid
+/// sequences become U+FFFD, as Python's `errors="replace"`.
 fn decode_text(body: &[u8], charset: Option<&str>) -> Result<String, ClientError> {
-    match charset.unwrap_or("utf-8") {
-        "utf-8" | "utf8" => Ok(String::from_utf8_lossy(body).into_owned()),
-        "iso-8859-1" | "latin-1" | "latin1" | "us-ascii" | "ascii" => {
-            Ok(body.iter().map(|&b| b as char).collect())
-        }
-        other => Err(ClientError::Decode(format!(
-            "unsupported charset {other:?}"
-        ))),
+    let encoding = match charset {
+        Some(label) => encoding_rs::Encoding::for_label(label.trim().as_bytes())
+            .ok_or_else(|| ClientError::Decode(format!("unsupported charset {label:?}")))?,
+        None => detect_charset(body),
+    };
+    // `decode` honours a BOM over the label, as browsers (and Python's utf-8-sig) do.
+    let (text, _, _) = encoding.decode(body);
+    Ok(text.into_owned())
+}
+
+fn detect_charset(body: &[u8]) -> &'static encoding_rs::Encoding {
+    if let Some((bom, _)) = encoding_rs::Encoding::for_bom(body) {
+        return bom;
     }
+    if std::str::from_utf8(body).is_ok() {
+        return encoding_rs::UTF_8;
+    }
+    let sample = &body[..body.len().min(DETECT_LIMIT)];
+    let mut detector = chardetng::EncodingDetector::new();
+    detector.feed(sample, sample.len() == body.len());
+    detector.guess(None, true)
 }
 
 /// `Keep-Alive: timeout=N` from a response, if any.
@@ -495,7 +557,49 @@ mod tests {
     fn text_charsets() {
         assert_eq!(decode_text(b"caf\xc3\xa9", None).unwrap(), "café");
         assert_eq!(decode_text(b"caf\xe9", Some("iso-8859-1")).unwrap(), "café");
-        assert!(decode_text(b"x", Some("koi8-r")).is_err());
+        assert!(decode_text(b"x", Some("x-no-such-charset")).is_err());
+    }
+
+    #[test]
+    fn text_charset_table() {
+        // (body, Content-Type charset, expected text)
+        let sjis = b"\x82\xb1\x82\xf1\x82\xc9\x82\xbf\x82\xcd\x90\xa2\x8a\x45";
+        let table: &[(&[u8], Option<&str>, &str)] = &[
+            (b"plain ascii", None, "plain ascii"),
+            ("héllo wörld".as_bytes(), Some("UTF-8"), "héllo wörld"),
+            (b"caf\xe9", Some("latin1"), "café"),
+            (b"caf\xe9", Some("\"ISO-8859-1\""), "café"),
+            (sjis, Some("shift_jis"), "こんにちは世界"),
+            (sjis, Some("Shift-JIS"), "こんにちは世界"),
+            (b"\xef\xbb\xbfbom", None, "bom"),
+            (b"\xff\xfeh\x00i\x00", None, "hi"),
+            (b"bad \xff utf8", Some("utf-8"), "bad \u{fffd} utf8"),
+            (b"\xc1\xc2\xd4\xd5", Some("koi8-r"), "абту"),
+        ];
+        for (body, charset, want) in table {
+            let charset = charset.map(|c| c.trim_matches('"'));
+            assert_eq!(decode_text(body, charset).unwrap(), *want, "{charset:?}");
+        }
+    }
+
+    #[test]
+    fn text_charset_detected_when_absent() {
+        // No charset: utf-8 when valid, else chardetng's guess from the bytes.
+        let latin1 = "Le café est très bon, déjà prêt à côté de la fenêtre, où il fait été."
+            .chars()
+            .map(|c| u8::try_from(u32::from(c)).unwrap())
+            .collect::<Vec<u8>>();
+        assert_eq!(
+            decode_text(&latin1, None).unwrap(),
+            "Le café est très bon, déjà prêt à côté de la fenêtre, où il fait été."
+        );
+        let (sjis, _, _) = encoding_rs::SHIFT_JIS
+            .encode("日本語のテキストです。これはシフトJISで書かれた文章で、文字コードの自動判定を試します。");
+        assert_eq!(
+            decode_text(&sjis, None).unwrap(),
+            "日本語のテキストです。これはシフトJISで書かれた文章で、文字コードの自動判定を試します。"
+        );
+        assert_eq!(decode_text("ünïcödé".as_bytes(), None).unwrap(), "ünïcödé");
     }
 
     #[test]

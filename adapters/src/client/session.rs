@@ -13,6 +13,7 @@ use url::Url;
 use super::connector::Connect;
 use super::dns::{DnsConfig, Resolve};
 use super::error::ClientError;
+use super::middleware::{ClientMiddleware, ClientRequest, MiddlewareFuture, Middlewares, Next};
 use super::pool::SessionPool;
 use super::proxy::EnvProxies;
 use super::request::RequestBuilder;
@@ -37,6 +38,12 @@ pub(crate) struct SessionInner<R: Runtime> {
     pub(crate) tls_id: u64,
     pub(crate) proxy: Option<Arc<Url>>,
     pub(crate) env_proxies: Option<EnvProxies>,
+    pub(crate) middlewares: Middlewares<R>,
+    /// The last request URL string and its parse: a client usually hits the same URL
+    /// again and again, and parsing one (`url` crate, IDNA host checks) costs more than
+    /// the whole HTTP/1.1 exchange's encoding and parsing. Keyed by the exact string, so
+    /// a hit is the same parse.
+    pub(crate) last_url: Mutex<Option<(String, Url)>>,
 }
 
 /// An HTTP client session (aiohttp's `ClientSession`): a connection pool, a cookie jar
@@ -219,6 +226,7 @@ pub struct ClientSessionBuilder<R: Runtime> {
     dns: DnsConfig,
     trust_env: bool,
     connector: Option<Arc<dyn Connect>>,
+    middlewares: Middlewares<R>,
     error: Option<ClientError>,
 }
 
@@ -242,6 +250,7 @@ impl<R: Runtime> ClientSessionBuilder<R> {
             dns: DnsConfig::default(),
             trust_env: false,
             connector: None,
+            middlewares: Vec::new(),
             error: None,
         }
     }
@@ -424,6 +433,21 @@ impl<R: Runtime> ClientSessionBuilder<R> {
         self
     }
 
+    /// Delay between staggered connection attempts to a host's addresses (happy
+    /// eyeballs, RFC 8305; default 250 ms). `None` tries one address at a time, each
+    /// after the previous failed (aiohttp's `happy_eyeballs_delay=None`).
+    pub fn happy_eyeballs_delay(mut self, delay: Option<Duration>) -> Self {
+        self.dns.connect.happy_eyeballs_delay = delay;
+        self
+    }
+
+    /// Binds every TCP connection to this local IP (aiohttp's `local_addr`; the OS
+    /// picks the port). Addresses of the other family cannot be reached from it.
+    pub fn local_addr(mut self, ip: std::net::IpAddr) -> Self {
+        self.dns.connect.local_addr = Some(ip);
+        self
+    }
+
     /// Connects every request to this Unix-domain socket instead of the URL's host
     /// (aiohttp's `UnixConnector`); the URL still gives `Host` and the path.
     pub fn unix_socket(mut self, path: impl Into<std::path::PathBuf>) -> Self {
@@ -458,6 +482,42 @@ impl<R: Runtime> ClientSessionBuilder<R> {
     /// it returns; see [`Connect`].
     pub fn connector(mut self, connector: impl Connect) -> Self {
         self.connector = Some(Arc::new(connector));
+        self
+    }
+
+    /// Adds a middleware (aiohttp's `middlewares=`): it sees every hop of every request
+    /// and decides what to do with it, in the order added, before the request's own.
+    ///
+    /// ```no_run
+    /// # use sansweb::client::{ClientRequest, MiddlewareFuture, Next};
+    /// # use sansweb::rt::TokioRuntime;
+    /// # fn demo(rt: TokioRuntime) {
+    /// let session = sansweb::ClientSession::builder_with_runtime(rt)
+    ///     .middleware(|mut req: ClientRequest, next: Next<'_, TokioRuntime>| -> MiddlewareFuture<'_, TokioRuntime> {
+    ///         Box::pin(async move {
+    ///             req.headers.insert("x-signed", "yes".parse().unwrap());
+    ///             let response = next.run(req).await?;
+    ///             println!("{}", response.status());
+    ///             Ok(response)
+    ///         })
+    ///     })
+    ///     .build();
+    /// # }
+    /// ```
+    pub fn middleware<F>(mut self, f: F) -> Self
+    where
+        F: for<'a> Fn(ClientRequest, Next<'a, R>) -> MiddlewareFuture<'a, R>
+            + Send
+            + Sync
+            + 'static,
+    {
+        self.middlewares.push(Arc::new(f));
+        self
+    }
+
+    /// Adds a middleware given as a [`ClientMiddleware`] value (a struct with state).
+    pub fn middleware_value(mut self, m: impl ClientMiddleware<R>) -> Self {
+        self.middlewares.push(Arc::new(m));
         self
     }
 
@@ -504,6 +564,8 @@ impl<R: Runtime> ClientSessionBuilder<R> {
                 env_proxies: self
                     .trust_env
                     .then(|| EnvProxies::from_lookup(|k| std::env::var(k).ok())),
+                middlewares: self.middlewares,
+                last_url: Mutex::new(None),
             }),
         })
     }
@@ -538,6 +600,8 @@ impl<R: Runtime> ClientSessionBuilder<R> {
                     tls_id: 0,
                     proxy: None,
                     env_proxies: None,
+                    middlewares: Vec::new(),
+                    last_url: Mutex::new(None),
                 }),
             }
         })

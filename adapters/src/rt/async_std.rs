@@ -88,6 +88,27 @@ impl Runtime for AsyncStdRuntime {
         }
     }
 
+    #[allow(clippy::manual_async_fn)]
+    fn connect_tcp_from(
+        &self,
+        addr: SocketAddr,
+        local: std::net::IpAddr,
+    ) -> impl Future<Output = io::Result<TcpStream>> + Send + 'static {
+        // async-std exposes no "wait until writable", so the connect blocks on its
+        // blocking pool (rare: only sessions with a local address take this path).
+        async move {
+            let stream = async_std::task::spawn_blocking(move || {
+                let socket = super::net::bound_socket(addr, local)?;
+                socket.set_nonblocking(false)?;
+                socket.connect(&addr.into())?;
+                socket.set_nonblocking(true)?;
+                io::Result::Ok(std::net::TcpStream::from(socket))
+            })
+            .await?;
+            Ok(TcpStream::from(stream))
+        }
+    }
+
     fn tcp_listener_from_std(
         &self,
         listener: std::net::TcpListener,

@@ -151,6 +151,22 @@ pub trait Runtime: Clone + Send + Sync + 'static {
         addr: SocketAddr,
     ) -> impl Future<Output = io::Result<Self::TcpStream>> + Send + 'static;
 
+    /// Connects to `addr` from the local IP `local` (aiohttp's `local_addr`; the OS picks
+    /// the port); the stream has `TCP_NODELAY` set. The socket is made and bound with
+    /// socket2 (`net::bound_socket`), then each runtime finishes the connect its own way.
+    /// The default (for runtimes written outside this crate) fails as `Unsupported`.
+    fn connect_tcp_from(
+        &self,
+        addr: SocketAddr,
+        local: std::net::IpAddr,
+    ) -> impl Future<Output = io::Result<Self::TcpStream>> + Send + 'static {
+        let _ = (addr, local);
+        std::future::ready(Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "this runtime cannot bind a local address",
+        )))
+    }
+
     /// Registers a bound, listening, non-blocking std listener with this runtime.
     fn tcp_listener_from_std(
         &self,

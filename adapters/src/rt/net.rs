@@ -54,3 +54,43 @@ pub(crate) fn bind_unix(path: &std::path::Path) -> io::Result<std::os::unix::net
     listener.set_nonblocking(true)?;
     Ok(listener)
 }
+
+/// A TCP socket for `peer`'s family, bound to `local` (port 0: the OS picks one), not
+/// yet connected, non-blocking — what a runtime finishes with its own connect (aiohttp's
+/// `local_addr`). The runtime's plain `connect_tcp` skips this: no bind, no socket2.
+pub(crate) fn bound_socket(peer: SocketAddr, local: std::net::IpAddr) -> io::Result<Socket> {
+    if peer.is_ipv4() != local.is_ipv4() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("local address {local} cannot reach {peer} (other address family)"),
+        ));
+    }
+    let socket = Socket::new(Domain::for_address(peer), Type::STREAM, Some(Protocol::TCP))?;
+    socket.bind(&SocketAddr::new(local, 0).into())?;
+    socket.set_tcp_nodelay(true)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket)
+}
+
+/// Starts a non-blocking connect; `Ok` whether it completed or is in progress.
+#[cfg(feature = "runtime-smol")]
+pub(crate) fn start_connect(socket: &Socket, peer: SocketAddr) -> io::Result<()> {
+    match socket.connect(&peer.into()) {
+        Ok(()) => Ok(()),
+        #[cfg(unix)]
+        Err(e) if e.raw_os_error() == Some(libc_einprogress()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// `EINPROGRESS`, which std maps to no stable `ErrorKind`.
+#[cfg(all(unix, feature = "runtime-smol"))]
+fn libc_einprogress() -> i32 {
+    // Linux and the BSDs agree on neither number; 115 is Linux's, 36 the BSDs'/macOS's.
+    if cfg!(any(target_os = "linux", target_os = "android")) {
+        115
+    } else {
+        36
+    }
+}

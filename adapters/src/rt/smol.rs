@@ -115,6 +115,27 @@ impl Runtime for SmolRuntime {
         }
     }
 
+    #[allow(clippy::manual_async_fn)]
+    fn connect_tcp_from(
+        &self,
+        addr: SocketAddr,
+        local: std::net::IpAddr,
+    ) -> impl Future<Output = io::Result<TcpStream>> + Send + 'static {
+        let socket = super::net::bound_socket(addr, local);
+        async move {
+            let socket = socket?;
+            super::net::start_connect(&socket, addr)?;
+            // Connect completes when the socket turns writable; its error says how.
+            let stream = smol::Async::new(std::net::TcpStream::from(socket))?;
+            stream.writable().await?;
+            if let Some(e) = stream.get_ref().take_error()? {
+                return Err(e);
+            }
+            stream.get_ref().peer_addr()?;
+            Ok(TcpStream::from(stream))
+        }
+    }
+
     fn tcp_listener_from_std(
         &self,
         listener: std::net::TcpListener,

@@ -127,6 +127,23 @@ impl Runtime for TokioRuntime {
         async move { Ok(connect.await?.compat()) }
     }
 
+    fn connect_tcp_from(
+        &self,
+        addr: SocketAddr,
+        local: std::net::IpAddr,
+    ) -> impl Future<Output = io::Result<Self::TcpStream>> + Send + 'static {
+        let socket = super::net::bound_socket(addr, local);
+        let connect = self.on_runtime(async move {
+            let std_stream: std::net::TcpStream = socket?.into();
+            let stream = tokio::net::TcpSocket::from_std_stream(std_stream)
+                .connect(addr)
+                .await?;
+            stream.set_nodelay(true)?;
+            Ok(stream)
+        });
+        async move { Ok(connect.await?.compat()) }
+    }
+
     fn tcp_listener_from_std(
         &self,
         listener: std::net::TcpListener,

@@ -28,3 +28,6 @@ pub use redirect::{
     FollowRedirect, RedirectBody, RedirectDecision, RedirectError, RedirectHop, RedirectPolicy,
     RedirectRequest, Redirects,
 };
+
+pub mod happy_eyeballs;
+pub use happy_eyeballs::{interleave, HappyEyeballs, DEFAULT_ATTEMPT_DELAY};

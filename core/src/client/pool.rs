@@ -452,8 +452,14 @@ impl<C: Copy + Eq + Hash + fmt::Debug> Pool<C> {
             entry.state = ConnState::Idle;
             entry.idle_since = now;
             entry.idle_expires = expires;
-            let key = entry.key.clone();
-            self.idle.entry(key).or_default().push(id);
+            // The key's list usually exists (checkout pops, it does not remove): no
+            // key clone, one hash, on the per-request path.
+            match self.idle.get_mut(&entry.key) {
+                Some(list) => list.push(id),
+                None => {
+                    self.idle.insert(entry.key.clone(), vec![id]);
+                }
+            }
         } else {
             self.forget(id);
             self.events.push_back(PoolEvent::Close(id));
