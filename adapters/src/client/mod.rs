@@ -59,9 +59,13 @@ pub use dns::{Resolve, ResolveFuture, StaticResolver};
 pub use error::{ClientError, ConnectorKind, History, ResponseError, TimeoutKind};
 pub use middleware::{ClientMiddleware, ClientRequest, MiddlewareFuture, Next};
 pub use multipart::{Form, Part};
+// For the WebSocket client (`ws::session_connect`), which opens its own connections.
+pub(crate) use connection::{open_stream, with_timers};
+pub(crate) use proxy::{pick as pick_proxy, proxy_authorization};
 pub use request::{BodyStream, RequestBuilder};
 pub use response::{ClientResponse, ResponseCookie};
 pub use sansweb_core::client::{ClientTimeout, CookieJar, CookieJarConfig};
+pub(crate) use session::parse_proxy;
 pub use session::{ClientSession, ClientSessionBuilder, DEFAULT_MAX_DECOMPRESSED};
 pub use tls::TlsOptions;
 pub use trace::TraceEvent;

@@ -82,13 +82,13 @@ pub(crate) struct SessionPool<R: Runtime> {
     state: Mutex<State<R>>,
     rt: R,
     h1: Config,
-    tls: Option<Arc<rustls::ClientConfig>>,
+    pub(crate) tls: Option<Arc<rustls::ClientConfig>>,
     pub(crate) tracer: Tracer,
     /// Every connection goes to this Unix socket (aiohttp's `UnixConnector`).
-    unix: Option<std::path::PathBuf>,
-    dns: Dns,
+    pub(crate) unix: Option<std::path::PathBuf>,
+    pub(crate) dns: Dns,
     /// Replaces TCP/proxy/TLS when set (`ClientSessionBuilder::connector`).
-    connector: Option<Arc<dyn super::connector::Connect>>,
+    pub(crate) connector: Option<Arc<dyn super::connector::Connect>>,
 }
 
 impl<R: Runtime> SessionPool<R> {

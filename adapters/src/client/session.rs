@@ -164,6 +164,13 @@ impl<R: Runtime> ClientSession<R> {
         self.request(Method::OPTIONS, url)
     }
 
+    /// Opens a WebSocket through this session (aiohttp's `session.ws_connect`): its
+    /// cookies, default headers, base URL, TLS settings, proxy and connect timeout apply.
+    /// Set options on the returned builder, then `.await` it.
+    pub fn ws_connect(&self, url: &str) -> crate::ws::SessionWsConnect<R> {
+        crate::ws::SessionWsConnect::new(self.clone(), url)
+    }
+
     /// The runtime the session runs on.
     pub fn runtime(&self) -> &R {
         &self.inner.rt

@@ -210,20 +210,37 @@ impl WsConnect {
         stream: S,
         target: &Target,
     ) -> Result<WebSocket, WsError> {
+        let mut head = RequestHead::new(Method::GET, target.path.clone());
+        let host = HeaderValue::from_str(&target.authority)
+            .map_err(|_| WsError::InvalidUrl(target.authority.clone()))?;
+        head.headers.insert(http::header::HOST, host);
+        let (ws, _) = self.handshake_head(rt, stream, head).await?;
+        Ok(ws)
+    }
+
+    /// Runs the opening handshake with `head` (its target and `Host` set, plus any
+    /// headers of the caller's own: cookies, authorization) and starts the socket task.
+    /// Returns the connection and the 101 response's headers (its `Set-Cookie`s).
+    pub(crate) async fn handshake_head<R: Runtime, S: Stream>(
+        &self,
+        rt: &R,
+        stream: S,
+        mut head: RequestHead,
+    ) -> Result<(WebSocket, HeaderMap), WsError> {
         let mut key = [0u8; 16];
         random_bytes(&mut key);
         let mut hs = ClientHandshake::new(key).protocols(self.protocols.iter().cloned());
         if self.settings.compress {
             hs = hs.deflate(self.deflate);
         }
-        let mut head = RequestHead::new(Method::GET, target.path.clone());
-        head.headers = self.headers.clone().into();
-        let host = HeaderValue::from_str(&target.authority)
-            .map_err(|_| WsError::InvalidUrl(target.authority.clone()))?;
-        head.headers.insert(http::header::HOST, host);
+        for (name, value) in &self.headers {
+            if !head.headers.contains_key(name) {
+                head.headers.append(name, value.clone());
+            }
+        }
         hs.add_headers(&mut head.headers);
 
-        let (stream, leftover, negotiated) = upgrade(rt, stream, head, &hs).await?;
+        let (stream, leftover, negotiated, headers) = upgrade(rt, stream, head, &hs).await?;
 
         let dyn_rt = DynRuntime::new(rt.clone());
         let config = self.settings.core_config(negotiated.deflate);
@@ -233,31 +250,38 @@ impl WsConnect {
             compressed: negotiated.deflate.is_some(),
             receive_timeout: self.settings.receive_timeout,
         };
-        Ok(task::spawn(
+        let ws = task::spawn(
             &dyn_rt,
             core,
             self.settings.autoping,
             Box::new(stream),
             &leftover,
             info,
-        ))
+        );
+        Ok((ws, headers))
+    }
+
+    /// The handshake timeout (see [`handshake_timeout`](Self::handshake_timeout)).
+    pub(crate) fn handshake_deadline(&self) -> Duration {
+        self.handshake_timeout
     }
 }
 
 /// Sends the upgrade request and reads the answer: the stream back, the bytes after the
-/// 101 head, and what was agreed.
+/// 101 head, what was agreed, and the 101 head's headers.
 async fn upgrade<R: Runtime, S: Stream>(
     rt: &R,
     stream: S,
     head: RequestHead,
     hs: &ClientHandshake,
-) -> Result<(S, Bytes, Negotiated), WsError> {
+) -> Result<(S, Bytes, Negotiated, HeaderMap), WsError> {
     let now = rt.now();
     let mut conn: Conn<Client> = Conn::new(h1::Config::client(), now);
     conn.send_request(now, head).map_err(WsError::Http)?;
     conn.send_end(now, None).map_err(WsError::Http)?;
     let mut transport = Transport::new(stream);
     let mut negotiated = None;
+    let mut headers = HeaderMap::new();
     let mut upgraded = false;
     poll_fn(|cx| loop {
         let written = match transport.poll_write_from(cx, &mut conn) {
@@ -269,6 +293,7 @@ async fn upgrade<R: Runtime, S: Stream>(
             match event {
                 Event::Head(resp) => {
                     negotiated = Some(hs.check_response(resp.status, &resp.headers)?);
+                    headers = resp.headers.into_map();
                 }
                 Event::Upgrade => upgraded = true,
                 Event::Error(e) => return Poll::Ready(Err(WsError::Http(e))),
@@ -298,7 +323,7 @@ async fn upgrade<R: Runtime, S: Stream>(
     let (stream, _) = transport.into_parts();
     let leftover = conn.into_upgraded().read_buf;
     let negotiated = negotiated.unwrap_or_default();
-    Ok((stream, leftover, negotiated))
+    Ok((stream, leftover, negotiated, headers))
 }
 
 /// Fills `buf` from the OS RNG. Should the OS refuse (it does not on supported systems),

@@ -39,6 +39,9 @@ pub enum WsError {
     Json(serde_json::Error),
     /// The transport failed (connect, read or write).
     Io(io::Error),
+    /// Connecting through a client session failed (DNS, TCP, proxy, TLS, the session's
+    /// connect timeout), or the session's settings are unusable.
+    Client(crate::client::ClientError),
 }
 
 impl fmt::Display for WsError {
@@ -59,6 +62,7 @@ impl fmt::Display for WsError {
             }
             WsError::Json(e) => write!(f, "JSON: {e}"),
             WsError::Io(e) => write!(f, "transport: {e}"),
+            WsError::Client(e) => write!(f, "connecting: {e}"),
         }
     }
 }
@@ -72,6 +76,7 @@ impl std::error::Error for WsError {
             WsError::Local(e) => Some(e),
             WsError::Json(e) => Some(e),
             WsError::Io(e) => Some(e),
+            WsError::Client(e) => Some(e),
             _ => None,
         }
     }

@@ -165,6 +165,18 @@ impl WebSocket {
         self.tx.send_json(value).await
     }
 
+    /// Sends one frame of a text message sent in pieces; see
+    /// [`WsSender::send_str_fragment`].
+    pub async fn send_str_fragment(&self, text: &str, fin: bool) -> Result<(), WsError> {
+        self.tx.send_str_fragment(text, fin).await
+    }
+
+    /// Sends one frame of a binary message sent in pieces; see
+    /// [`WsSender::send_str_fragment`].
+    pub async fn send_bytes_fragment(&self, data: &[u8], fin: bool) -> Result<(), WsError> {
+        self.tx.send_bytes_fragment(data, fin).await
+    }
+
     /// Sends a ping (payload at most 125 bytes).
     pub async fn ping(&self, payload: &[u8]) -> Result<(), WsError> {
         self.tx.ping(payload).await
@@ -224,6 +236,24 @@ impl WsSender {
     pub async fn send_json<T: Serialize + ?Sized>(&self, value: &T) -> Result<(), WsError> {
         let text = serde_json::to_string(value)?;
         self.send_str(&text).await
+    }
+
+    /// Sends one frame of a text message sent in pieces (a message whose size is not
+    /// known up front, or too big to hold at once); `fin` ends the message. The peer
+    /// receives one message. Pings, pongs and the close may go between the pieces; a
+    /// new data message may not (`WsError::Local(FragmentInProgress)`), so send the
+    /// pieces of one message from one task. With permessage-deflate the pieces are
+    /// compressed as one stream, each flushed so it goes out at once.
+    pub async fn send_str_fragment(&self, text: &str, fin: bool) -> Result<(), WsError> {
+        self.send(text.len(), |ws| ws.send_text_fragment(text, fin))
+            .await
+    }
+
+    /// Sends one frame of a binary message sent in pieces; `fin` ends the message (see
+    /// [`send_str_fragment`](Self::send_str_fragment)).
+    pub async fn send_bytes_fragment(&self, data: &[u8], fin: bool) -> Result<(), WsError> {
+        self.send(data.len(), |ws| ws.send_binary_fragment(data, fin))
+            .await
     }
 
     /// Sends a ping (payload at most 125 bytes).

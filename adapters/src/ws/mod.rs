@@ -44,6 +44,7 @@ mod error;
 mod handle;
 mod message;
 mod server;
+mod session_connect;
 mod settings;
 mod task;
 
@@ -52,4 +53,5 @@ pub use error::WsError;
 pub use handle::{WebSocket, WsReceiver, WsSender};
 pub use message::WsMessage;
 pub use server::WebSocketResponse;
+pub use session_connect::SessionWsConnect;
 pub use settings::SEND_HIGH_WATER;

@@ -139,7 +139,8 @@ impl Inflater {
             if out.len() == out.capacity() {
                 // Grow by doubling (amortised O(n) copying), by at most one step, and
                 // never past cap + 1: one byte over the cap proves the message too big.
-                let room = (cap + 1).saturating_sub(out.len());
+                // `cap` may be `usize::MAX` (no limit): saturate rather than overflow.
+                let room = cap.saturating_add(1).saturating_sub(out.len());
                 if room == 0 {
                     return Err(InflateError::TooLarge);
                 }
@@ -235,6 +236,21 @@ mod tests {
                 assert_eq!(out, msg.as_bytes());
             }
         }
+    }
+
+    #[test]
+    fn no_limit_cap_does_not_overflow() {
+        // `max_message_size = usize::MAX` (aiohttp's max_msg_size=0) once panicked with
+        // an overflow computing the room left.
+        let msg = vec![7u8; 100_000];
+        let mut def = Deflater::new(6, false);
+        let mut wire = Vec::new();
+        def.compress(&msg, true, &mut wire);
+        let mut inf = Inflater::new(false);
+        let mut out = Vec::new();
+        inf.inflate(&wire, &mut out, usize::MAX).unwrap();
+        inf.finish_message(&mut out, usize::MAX).unwrap();
+        assert_eq!(out, msg);
     }
 
     #[test]
