@@ -62,7 +62,10 @@ fn corpus_router() {
 
 #[test]
 fn corpus_h1_differential() {
-    let n = replay("h1_differential", sansweb_core::fuzzing::differential::h1_differential);
+    let n = replay(
+        "h1_differential",
+        sansweb_core::fuzzing::differential::h1_differential,
+    );
     assert!(n > 0, "no corpus files replayed");
 }
 
@@ -92,7 +95,10 @@ fn corpus_pool_ops() {
 
 #[test]
 fn corpus_ws_handshake() {
-    let n = replay("ws_handshake", sansweb_core::fuzzing::handshake::ws_handshake);
+    let n = replay(
+        "ws_handshake",
+        sansweb_core::fuzzing::handshake::ws_handshake,
+    );
     assert!(n > 0, "no corpus files replayed");
 }
 

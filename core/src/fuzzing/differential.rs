@@ -50,7 +50,11 @@ pub fn h1_differential(data: &[u8]) {
         // `http::Uri` may normalise the absolute form (`http://h` → `http://h/`): the
         // parsed forms must still be equal.
         let reparsed: Result<http::Uri, _> = their_target.parse();
-        assert_eq!(reparsed.ok().as_ref(), Some(&ours.uri), "target {their_target:?}");
+        assert_eq!(
+            reparsed.ok().as_ref(),
+            Some(&ours.uri),
+            "target {their_target:?}"
+        );
     }
     let their_version = match theirs.version {
         Some(0) => http::Version::HTTP_10,
@@ -58,8 +62,14 @@ pub fn h1_differential(data: &[u8]) {
     };
     assert_eq!(ours.version, their_version, "version");
     let trim = |v: &[u8]| -> Vec<u8> {
-        let start = v.iter().position(|b| !matches!(b, b' ' | b'\t')).unwrap_or(v.len());
-        let end = v.iter().rposition(|b| !matches!(b, b' ' | b'\t')).map_or(start, |e| e + 1);
+        let start = v
+            .iter()
+            .position(|b| !matches!(b, b' ' | b'\t'))
+            .unwrap_or(v.len());
+        let end = v
+            .iter()
+            .rposition(|b| !matches!(b, b' ' | b'\t'))
+            .map_or(start, |e| e + 1);
         v[start..end].to_vec()
     };
     let mut a: Vec<(String, Vec<u8>)> = theirs

@@ -18,7 +18,10 @@ fn fields(text: &str) -> HeaderMap {
         let Some((n, v)) = line.split_once(':') else {
             continue;
         };
-        if let (Ok(n), Ok(v)) = (HeaderName::from_bytes(n.trim().as_bytes()), HeaderValue::from_str(v.trim())) {
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::from_bytes(n.trim().as_bytes()),
+            HeaderValue::from_str(v.trim()),
+        ) {
             map.append(n, v);
         }
     }
@@ -42,7 +45,11 @@ pub fn ws_handshake(data: &[u8]) {
     let key = req_fields
         .get("sec-websocket-key")
         .and_then(|k| k.to_str().ok())
-        .and_then(|k| base64::engine::general_purpose::STANDARD.decode(k.trim()).ok());
+        .and_then(|k| {
+            base64::engine::general_purpose::STANDARD
+                .decode(k.trim())
+                .ok()
+        });
     let Some(Ok(key)) = key.map(<[u8; 16]>::try_from) else {
         return;
     };
@@ -51,5 +58,8 @@ pub fn ws_handshake(data: &[u8]) {
         client = client.deflate(DeflateConfig::default());
     }
     let checked = client.check_response(response.status(), response.headers());
-    assert!(checked.is_ok(), "the server's own 101 was refused: {checked:?}");
+    assert!(
+        checked.is_ok(),
+        "the server's own 101 was refused: {checked:?}"
+    );
 }

@@ -69,7 +69,10 @@ impl Pair {
         while let Some(e) = self.server.poll_event() {
             match e {
                 Event::Head(h) => {
-                    self.s.received.push(Msg { what: format!("{} {}", h.method, h.uri), ..Msg::default() });
+                    self.s.received.push(Msg {
+                        what: format!("{} {}", h.method, h.uri),
+                        ..Msg::default()
+                    });
                 }
                 Event::Data(d) => {
                     if let Some(m) = self.s.received.last_mut() {
@@ -93,7 +96,10 @@ impl Pair {
         while let Some(e) = self.client.poll_event() {
             match e {
                 Event::Head(h) => {
-                    self.c.received.push(Msg { what: h.status.as_u16().to_string(), ..Msg::default() });
+                    self.c.received.push(Msg {
+                        what: h.status.as_u16().to_string(),
+                        ..Msg::default()
+                    });
                 }
                 Event::Data(d) => {
                     if let Some(m) = self.c.received.last_mut() {
@@ -141,17 +147,28 @@ impl Pair {
                 let mut head = RequestHead::new(method.clone(), uri);
                 let len = n % 7;
                 if framing == 1 {
-                    head.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+                    head.headers
+                        .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
                 } else if framing == 2 {
-                    head.headers.insert(header::TRANSFER_ENCODING, HeaderValue::from_static("chunked"));
+                    head.headers.insert(
+                        header::TRANSFER_ENCODING,
+                        HeaderValue::from_static("chunked"),
+                    );
                 }
                 if self.client.send_request(now, head).is_ok() {
-                    self.c.sent.push(Msg { what, ..Msg::default() });
+                    self.c.sent.push(Msg {
+                        what,
+                        ..Msg::default()
+                    });
                     self.methods.push(method);
                     if framing == 1 {
                         // A declared length is sent in full with the head.
                         let body = vec![b'q'; len];
-                        if self.client.send_data(now, Bytes::from(body.clone())).is_ok() {
+                        if self
+                            .client
+                            .send_data(now, Bytes::from(body.clone()))
+                            .is_ok()
+                        {
                             if let Some(m) = self.c.sent.last_mut() {
                                 m.body = body;
                             }
@@ -161,7 +178,11 @@ impl Pair {
             }
             2 => {
                 let body = vec![b'a' + (arg % 26); n % 40 + 1];
-                if self.client.send_data(now, Bytes::from(body.clone())).is_ok() {
+                if self
+                    .client
+                    .send_data(now, Bytes::from(body.clone()))
+                    .is_ok()
+                {
                     if let Some(m) = self.c.sent.last_mut() {
                         m.body.extend_from_slice(&body);
                     }
@@ -181,18 +202,34 @@ impl Pair {
                     return;
                 }
                 let status = [200u16, 201, 204, 404, 500][n % 5];
-                let mut head = ResponseHead::new(StatusCode::from_u16(status).unwrap_or(StatusCode::OK));
+                let mut head =
+                    ResponseHead::new(StatusCode::from_u16(status).unwrap_or(StatusCode::OK));
                 if arg % 3 == 0 && status != 204 {
-                    head.headers.insert(header::TRANSFER_ENCODING, HeaderValue::from_static("chunked"));
+                    head.headers.insert(
+                        header::TRANSFER_ENCODING,
+                        HeaderValue::from_static("chunked"),
+                    );
                 } else if status != 204 {
-                    head.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(n % 5));
+                    head.headers
+                        .insert(header::CONTENT_LENGTH, HeaderValue::from(n % 5));
                 }
                 if self.server.send_response(now, head).is_ok() {
-                    self.s.sent.push(Msg { what: status.to_string(), ..Msg::default() });
-                    let cl = if arg % 3 == 0 || status == 204 { None } else { Some(n % 5) };
+                    self.s.sent.push(Msg {
+                        what: status.to_string(),
+                        ..Msg::default()
+                    });
+                    let cl = if arg % 3 == 0 || status == 204 {
+                        None
+                    } else {
+                        Some(n % 5)
+                    };
                     if let Some(len) = cl {
                         let body = vec![b'r'; len];
-                        if self.server.send_data(now, Bytes::from(body.clone())).is_ok() {
+                        if self
+                            .server
+                            .send_data(now, Bytes::from(body.clone()))
+                            .is_ok()
+                        {
                             if let Some(m) = self.s.sent.last_mut() {
                                 m.body = body;
                             }
@@ -202,7 +239,11 @@ impl Pair {
             }
             6 => {
                 let body = vec![b'A' + (arg % 26); n % 40 + 1];
-                if self.server.send_data(now, Bytes::from(body.clone())).is_ok() {
+                if self
+                    .server
+                    .send_data(now, Bytes::from(body.clone()))
+                    .is_ok()
+                {
                     if let Some(m) = self.s.sent.last_mut() {
                         m.body.extend_from_slice(&body);
                     }
@@ -254,7 +295,10 @@ impl Pair {
             return;
         }
         // The server saw a prefix of what the client sent, each complete message equal.
-        assert!(self.s.received.len() <= self.c.sent.len(), "server saw more requests than sent");
+        assert!(
+            self.s.received.len() <= self.c.sent.len(),
+            "server saw more requests than sent"
+        );
         for (got, sent) in self.s.received.iter().zip(&self.c.sent) {
             assert_eq!(got.what, sent.what, "request line");
             assert!(sent.body.starts_with(&got.body), "request body differs");
@@ -262,7 +306,10 @@ impl Pair {
                 assert_eq!(got.body, sent.body, "request body");
             }
         }
-        assert!(self.c.received.len() <= self.s.sent.len(), "client saw more responses than sent");
+        assert!(
+            self.c.received.len() <= self.s.sent.len(),
+            "client saw more responses than sent"
+        );
         for (i, (got, sent)) in self.c.received.iter().zip(&self.s.sent).enumerate() {
             assert_eq!(got.what, sent.what, "status");
             if self.methods.get(i) == Some(&Method::HEAD) {

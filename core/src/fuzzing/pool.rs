@@ -52,7 +52,9 @@ struct Model {
 
 impl Model {
     fn held(&self, id: u32) -> bool {
-        self.reqs.iter().any(|r| matches!(r, Req::Holding(c, _) if *c == id))
+        self.reqs
+            .iter()
+            .any(|r| matches!(r, Req::Holding(c, _) if *c == id))
     }
 
     fn grant(&mut self, checkout: Checkout<u32>, k: usize) -> Req {
@@ -82,8 +84,12 @@ impl Model {
         while let Some(ev) = self.pool.poll_event() {
             match ev {
                 PoolEvent::WaiterReady { waiter, checkout } => {
-                    assert!(!matches!(checkout, Checkout::Wait(_)), "ready to wait again");
-                    let Some(i) = self.position(|r| matches!(r, Req::Waiting(w, _) if *w == waiter))
+                    assert!(
+                        !matches!(checkout, Checkout::Wait(_)),
+                        "ready to wait again"
+                    );
+                    let Some(i) =
+                        self.position(|r| matches!(r, Req::Waiting(w, _) if *w == waiter))
                     else {
                         panic!("event for an unknown waiter");
                     };
@@ -94,7 +100,8 @@ impl Model {
                     self.reqs[i] = self.grant(checkout, k);
                 }
                 PoolEvent::WaiterTimedOut { waiter } => {
-                    let Some(i) = self.position(|r| matches!(r, Req::Waiting(w, _) if *w == waiter))
+                    let Some(i) =
+                        self.position(|r| matches!(r, Req::Waiting(w, _) if *w == waiter))
                     else {
                         panic!("timeout for an unknown waiter");
                     };
@@ -103,7 +110,10 @@ impl Model {
                     }
                 }
                 PoolEvent::CloseIdle(id) => {
-                    assert!(self.idle.remove(&id).is_some(), "CloseIdle for non-idle {id}");
+                    assert!(
+                        self.idle.remove(&id).is_some(),
+                        "CloseIdle for non-idle {id}"
+                    );
                     self.dead.insert(id);
                 }
                 PoolEvent::Close(id) => {
@@ -115,7 +125,9 @@ impl Model {
     }
 
     fn nth(&self, n: usize, pred: impl Fn(&Req) -> bool) -> Option<usize> {
-        let idx: Vec<usize> = (0..self.reqs.len()).filter(|i| pred(&self.reqs[*i])).collect();
+        let idx: Vec<usize> = (0..self.reqs.len())
+            .filter(|i| pred(&self.reqs[*i]))
+            .collect();
         (!idx.is_empty()).then(|| idx[n % idx.len()])
     }
 
@@ -154,8 +166,8 @@ impl Model {
                 if let Some(i) = self.nth(n, |r| matches!(r, Req::Holding(..))) {
                     if let Req::Holding(id, _) = self.reqs.remove(i) {
                         let reusable = arg2 % 4 != 0;
-                        let hint = (arg2 % 3 == 0)
-                            .then(|| Duration::from_millis(u64::from(arg2) * 100));
+                        let hint =
+                            (arg2 % 3 == 0).then(|| Duration::from_millis(u64::from(arg2) * 100));
                         assert!(self.pool.checkin(id, reusable, hint, self.now).is_ok());
                         let idle_for =
                             hint.map_or(self.config.keep_alive, |h| h.min(self.config.keep_alive));
@@ -190,7 +202,10 @@ impl Model {
             8 => {
                 if let Some(i) = self.nth(n, |r| matches!(r, Req::Waiting(..))) {
                     if let Req::Waiting(w, k) = self.reqs.remove(i) {
-                        assert!(self.pool.cancel_wait(w, self.now), "live waiter not cancelled");
+                        assert!(
+                            self.pool.cancel_wait(w, self.now),
+                            "live waiter not cancelled"
+                        );
                         self.fifo[k].retain(|x| *x != w);
                     }
                 }
@@ -213,12 +228,18 @@ impl Model {
         }
         for k in 0..KEYS {
             if self.config.limit_per_host > 0 {
-                assert!(p.open_count_for(&key(k)) <= self.config.limit_per_host, "over limit_per_host");
+                assert!(
+                    p.open_count_for(&key(k)) <= self.config.limit_per_host,
+                    "over limit_per_host"
+                );
             }
         }
         let count = |f: fn(&Req) -> bool| self.reqs.iter().filter(|r| f(r)).count();
         assert_eq!(p.in_use_count(), count(|r| matches!(r, Req::Holding(..))));
-        assert_eq!(p.connecting_count(), count(|r| matches!(r, Req::Connecting(..))));
+        assert_eq!(
+            p.connecting_count(),
+            count(|r| matches!(r, Req::Connecting(..)))
+        );
         assert_eq!(p.waiting_count(), count(|r| matches!(r, Req::Waiting(..))));
         assert_eq!(p.idle_count(), self.idle.len());
         for id in self.idle.keys() {

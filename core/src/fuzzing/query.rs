@@ -17,9 +17,16 @@ pub fn url_query(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let (path, value) = text.split_once('\n').unwrap_or((&text, ""));
     let mut router = Router::new();
-    let routes = [("one", "/v/{x}"), ("tail", "/t/{tail:.*}"), ("two", "/p/{x}/q/{y}")];
+    let routes = [
+        ("one", "/v/{x}"),
+        ("tail", "/t/{tail:.*}"),
+        ("two", "/p/{x}/q/{y}"),
+    ];
     for (name, pattern) in routes {
-        assert!(router.named_route(Method::GET, pattern, name).is_ok(), "{pattern}");
+        assert!(
+            router.named_route(Method::GET, pattern, name).is_ok(),
+            "{pattern}"
+        );
     }
     // Arbitrary request paths: any result, never a panic.
     for p in [path.to_owned(), format!("/v/{path}"), format!("/t/{path}")] {
@@ -34,7 +41,10 @@ pub fn url_query(data: &[u8]) {
             (k.to_owned(), v.to_owned())
         })
         .collect();
-    let query: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let query: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     for (name, params) in [
         ("one", vec![("x", value)]),
         ("tail", vec![("tail", value)]),
