@@ -892,7 +892,9 @@ fn multipart_header_limits_and_crlf() {
     let part = |headers: &str| -> Vec<u8> {
         format!("--XyZ\r\n{headers}\r\n\r\nvalue\r\n--XyZ--\r\n").into_bytes()
     };
-    let cases: Vec<(Vec<u8>, fn(&MultipartError) -> bool)> = vec![
+    /// Which error a case must end in.
+    type Expected = fn(&MultipartError) -> bool;
+    let cases: Vec<(Vec<u8>, Expected)> = vec![
         (
             part(&format!(
                 "Content-Disposition: form-data; name=\"{}\"",

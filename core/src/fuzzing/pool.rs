@@ -275,10 +275,12 @@ pub fn pool_ops(data: &[u8]) {
     let Some((&limits, ops)) = data.split_first() else {
         return;
     };
-    let mut config = PoolConfig::default();
-    config.limit = usize::from(limits & 7);
-    config.limit_per_host = usize::from((limits >> 3) & 3);
-    config.keep_alive = Duration::from_millis(u64::from(limits >> 5) * 700);
+    let config = PoolConfig {
+        limit: usize::from(limits & 7),
+        limit_per_host: usize::from((limits >> 3) & 3),
+        keep_alive: Duration::from_millis(u64::from(limits >> 5) * 700),
+        ..PoolConfig::default()
+    };
     #[allow(clippy::disallowed_methods)] // the fuzz harness's one clock reading
     let now = Instant::now();
     let mut model = Model {
