@@ -180,10 +180,7 @@ fn unbounded_pipelining_queue() {
             assert!(k > 0, "closed after {next} responses");
             buf.extend_from_slice(&chunk[..k]);
             // Parse complete responses: head, then a Content-Length body.
-            loop {
-                let Some(end) = buf[at..].windows(4).position(|w| w == b"\r\n\r\n") else {
-                    break;
-                };
+            while let Some(end) = buf[at..].windows(4).position(|w| w == b"\r\n\r\n") {
                 let head = String::from_utf8_lossy(&buf[at..at + end]).to_ascii_lowercase();
                 let len: usize = head
                     .split("\r\n")
