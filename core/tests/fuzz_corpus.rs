@@ -54,6 +54,54 @@ fn corpus_set_cookie() {
     assert!(n > 0, "no corpus files replayed");
 }
 
+#[test]
+fn corpus_router() {
+    let n = replay("router", sansweb_core::fuzzing::router::router);
+    assert!(n > 0, "no corpus files replayed");
+}
+
+#[test]
+fn corpus_h1_differential() {
+    let n = replay(
+        "h1_differential",
+        sansweb_core::fuzzing::differential::h1_differential,
+    );
+    assert!(n > 0, "no corpus files replayed");
+}
+
+#[test]
+fn corpus_multipart() {
+    let n = replay("multipart", sansweb_core::fuzzing::multipart::multipart);
+    assert!(n > 0, "no corpus files replayed");
+}
+
+#[test]
+fn corpus_url_query() {
+    let n = replay("url_query", sansweb_core::fuzzing::query::url_query);
+    assert!(n > 0, "no corpus files replayed");
+}
+
+#[test]
+fn corpus_pair_ops() {
+    let n = replay("pair_ops", sansweb_core::fuzzing::pair::pair_ops);
+    assert!(n > 0, "no corpus files replayed");
+}
+
+#[test]
+fn corpus_pool_ops() {
+    let n = replay("pool_ops", sansweb_core::fuzzing::pool::pool_ops);
+    assert!(n > 0, "no corpus files replayed");
+}
+
+#[test]
+fn corpus_ws_handshake() {
+    let n = replay(
+        "ws_handshake",
+        sansweb_core::fuzzing::handshake::ws_handshake,
+    );
+    assert!(n > 0, "no corpus files replayed");
+}
+
 /// Regression inputs found by fuzzing, kept as tests for the lead to decide on (the
 /// codec lives in `core/src/h1`, outside the fuzzing branch).
 #[allow(clippy::disallowed_methods)] // one clock reading as the codec's `now`

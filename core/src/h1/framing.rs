@@ -33,6 +33,8 @@ pub(crate) struct FieldFacts {
     pub chunked_not_final: bool,
     pub unknown_coding: bool,
     pub host_count: u32,
+    /// A Host value with bytes outside `uri-host [":" port]`.
+    pub host_invalid: bool,
     pub connection_close: bool,
     pub connection_keep_alive: bool,
     pub connection_upgrade: bool,
@@ -79,7 +81,13 @@ impl FieldFacts {
                     }
                 }
             }
-            4 if is(&header::HOST) => self.host_count += 1,
+            4 if is(&header::HOST) => {
+                self.host_count += 1;
+                // RFC 9112 §3.2: a Host that is not `uri-host [":" port]` (a list such as
+                // `a, b`, whitespace, controls) is answered with 400, like a duplicate: two
+                // readers would pick different hosts (aiohttp CVE-2026-34525).
+                self.host_invalid |= !value.iter().all(|&b| is_host_byte(b));
+            }
             10 if is(&header::CONNECTION) => {
                 for token in value.split(|&b| b == b',') {
                     let token = trim_ows(token);
@@ -153,6 +161,11 @@ pub(crate) fn parse_content_length(value: &[u8]) -> Result<u64, ErrorKind> {
     Ok(n)
 }
 
+/// Bytes of `uri-host [":" port]` (RFC 3986 reg-name, IP literals and a port).
+fn is_host_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-._~%!$&'()*+,;=:[]".contains(&b)
+}
+
 /// The framing of a request (server side of RFC 9112 §6.3).
 pub(crate) fn request_framing(
     facts: &FieldFacts,
@@ -161,6 +174,9 @@ pub(crate) fn request_framing(
 ) -> Result<BodyFraming, ErrorKind> {
     if facts.host_count > 1 {
         return Err(ErrorKind::DuplicateHost);
+    }
+    if facts.host_invalid {
+        return Err(ErrorKind::InvalidHeaderValue);
     }
     if require_host && facts.host_count == 0 && version == Version::HTTP_11 {
         return Err(ErrorKind::MissingHost);

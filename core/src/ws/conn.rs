@@ -446,7 +446,12 @@ impl WebSocket {
             // The length was checked against max_frame_size, so it fits in usize.
             let len = usize::try_from(header.payload_len).unwrap_or(usize::MAX);
             if self.rbuf.len() < len {
-                self.rbuf.reserve(len - self.rbuf.len());
+                // The declared length is only the peer's claim: reserving all of it up
+                // front let a few bytes of header pin max_message_size of memory per
+                // connection (websocket-rs CVE-2022-35922). Reserve a step; the buffer
+                // grows with the bytes that actually arrive.
+                const RESERVE_STEP: usize = 64 * 1024;
+                self.rbuf.reserve((len - self.rbuf.len()).min(RESERVE_STEP));
                 self.pending_header = Some(header);
                 break;
             }
