@@ -3,7 +3,7 @@
 on each and read its response (so every connection went through a full exchange), then
 leave them idle and read the server's VmRSS. Prints KB per connection.
 
-    bench/idle_memory.py PID HOST:PORT [N=2000]
+    bench/idle_memory.py PID HOST:PORT [N=2000] [--table]
 """
 import socket, sys, time
 
@@ -13,8 +13,10 @@ def rss_kb(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
 
-pid, target = int(sys.argv[1]), sys.argv[2]
-n = int(sys.argv[3]) if len(sys.argv) > 3 else 2000
+table = "--table" in sys.argv
+argv = [a for a in sys.argv if a != "--table"]
+pid, target = int(argv[1]), argv[2]
+n = int(argv[3]) if len(argv) > 3 else 2000
 host, port = target.rsplit(":", 1)
 request = f"GET / HTTP/1.1\r\nHost: {target}\r\n\r\n".encode()
 time.sleep(0.3)
@@ -32,8 +34,12 @@ for _ in range(n):
     socks.append(s)
 time.sleep(1.0)
 after = rss_kb(pid)
-print(f"{n} idle connections: RSS {before} KB -> {after} KB, {(after - before) / n:.2f} KB per connection")
 for s in socks:
     s.close()
 time.sleep(1.0)
-print(f"after closing them: RSS {rss_kb(pid)} KB")
+closed = rss_kb(pid)
+if table:
+    print(f"{before} | {after} | {(after - before) / n:.2f} | {closed}")
+else:
+    print(f"{n} idle connections: RSS {before} KB -> {after} KB, {(after - before) / n:.2f} KB per connection")
+    print(f"after closing them: RSS {closed} KB")

@@ -81,6 +81,27 @@ fn request_head(c: &mut Criterion) {
             BatchSize::SmallInput,
         );
     });
+    // The same with the header map built (what a handler reading any header pays):
+    // received heads build their `HeaderMap` on first use.
+    group.bench_function("conn_server_with_header_map", |b| {
+        b.iter_batched(
+            || Conn::<Server>::new(Config::server(), now),
+            |mut conn| {
+                conn.handle_input(now, black_box(BROWSER_REQUEST));
+                while let Some(event) = conn.poll_event() {
+                    match event {
+                        Event::Head(head) => {
+                            black_box(head.headers.len());
+                        }
+                        Event::End => break,
+                        _ => {}
+                    }
+                }
+                conn
+            },
+            BatchSize::SmallInput,
+        );
+    });
     group.bench_function("conn_server_incl_new", |b| {
         b.iter(|| {
             let mut conn = Conn::<Server>::new(Config::server(), now);
