@@ -9,7 +9,7 @@ use sansweb::client::{
     ClientError, ClientSession, ClientTimeout, ConnectorKind, StaticResolver, TimeoutKind,
 };
 use sansweb::rt::{AsyncStdRuntime, Runtime, SmolRuntime, TokioRuntime};
-use sansweb::test_utils::{make_mocked_request, TestServer};
+use sansweb::test_utils::{make_mocked_request, MockResponse, MockServer, TestClient, TestServer};
 use sansweb::web::{App, AppKey, Request, Response, Server};
 use std::future::Future;
 use std::pin::Pin;
@@ -150,11 +150,11 @@ async fn tour<R: Runtime>(rt: R) -> usize {
             Box::pin(signals(&rt, &base, &log)),
         ),
         (
-            "15. WebSocket echo: ws_connect to /ws, send, receive, close",
+            "15. WebSocket echo: session.ws_connect to /ws, send, receive, close",
             Box::pin(websocket(&rt, &base)),
         ),
         (
-            "16. Testing: TestServer + client, make_mocked_request",
+            "16. Testing: TestServer + client, in-memory TestClient, mocked requests, make_mocked_request",
             Box::pin(testing(&rt)),
         ),
     ];
@@ -552,9 +552,14 @@ async fn signals<R: Runtime>(rt: &R, base: &str, log: &SignalLog) -> Outcome {
 }
 
 async fn websocket<R: Runtime>(rt: &R, base: &str) -> Outcome {
-    use sansweb::ws::{ws_connect, WsMessage};
+    use sansweb::ws::WsMessage;
     let url = base.replacen("http://", "ws://", 1) + "/ws";
-    let mut ws = ws_connect(rt, &url).await.map_err(err)?;
+    // aiohttp's `session.ws_connect(url)`: the handshake goes through the session
+    // (its cookies, default headers, TLS and proxy settings).
+    let session = ClientSession::builder_with_runtime(rt.clone())
+        .build()
+        .map_err(err)?;
+    let mut ws = session.ws_connect(&url).await.map_err(err)?;
     ws.send_str("hello, websocket").await.map_err(err)?;
     let echoed = match ws.receive().await {
         WsMessage::Text(text) => text,
@@ -601,6 +606,30 @@ async fn testing<R: Runtime>(rt: &R) -> Outcome {
     if status != http::StatusCode::OK || text != "Hello, world" {
         return Err(format!("test client got {status} {text:?}"));
     }
+    // The same app through the real codecs with no socket at all.
+    let memory = TestClient::in_memory(rt.clone(), app())
+        .await
+        .map_err(err)?;
+    let mut resp = memory.get("/").send().await.map_err(err)?;
+    let in_memory = format!("{} {:?}", resp.status(), resp.text().await.map_err(err)?);
+    memory.close().await;
+    // aioresponses: an outgoing request answered by a mock, through a real session.
+    let mock = MockServer::new(rt);
+    mock.get("http://api.test/user")
+        .respond(MockResponse::json(&serde_json::json!({"id": 7})));
+    let session = mock.session(rt.clone());
+    let user: serde_json::Value = session
+        .get("http://api.test/user")
+        .send()
+        .await
+        .map_err(err)?
+        .json()
+        .await
+        .map_err(err)?;
+    mock.assert_called_once_with("GET", "http://api.test/user");
+    if user["id"] != 7 {
+        return Err(format!("mocked outgoing request got {user}"));
+    }
     // make_mocked_request: the handler alone, no server, no socket.
     let mocked = counted(make_mocked_request("GET", "/", &[])).await;
     let body = mocked.body_bytes().cloned().unwrap_or_default();
@@ -608,7 +637,7 @@ async fn testing<R: Runtime>(rt: &R) -> Outcome {
         return Err(format!("mocked request got {body:?}"));
     }
     Ok(format!(
-        "test client: {status} {text:?}\nmocked request: {:?}",
+        "test client: {status} {text:?}\nin-memory client (no socket): {in_memory}\nmocked outgoing GET http://api.test/user: {user}\nmocked request: {:?}",
         String::from_utf8_lossy(&body)
     ))
 }
