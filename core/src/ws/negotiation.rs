@@ -33,7 +33,7 @@ impl Default for DeflateConfig {
             server_no_context_takeover: false,
             client_no_context_takeover: false,
             server_max_window_bits: None,
-            compression_level: 6,
+            compression_level: 1,
         }
     }
 }
