@@ -148,23 +148,24 @@ fn deflate(c: &mut Criterion) {
         while let Some(out) = sender.poll_transmit() {
             wire.extend_from_slice(&out);
         }
-        let mut total = 0;
         group.bench_function(format!("recv/{name}"), |b| {
             b.iter_batched(
                 || WebSocket::server(config.clone(), now),
                 |mut server| {
                     server.handle_input(now, black_box(&wire));
+                    let mut n = 0;
                     while let Some(e) = server.poll_event() {
                         if let Event::Text(t) = e {
-                            total += t.len();
+                            assert_eq!(t.len(), size);
+                            n += 1;
                         }
                     }
+                    assert_eq!(n, count);
                     server
                 },
                 BatchSize::SmallInput,
             );
         });
-        assert!(total > 0, "the server delivered no text");
     }
     group.finish();
 }
