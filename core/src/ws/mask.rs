@@ -1,10 +1,11 @@
 //! Masking (RFC 6455 §5.3): XOR the payload with a 4-byte key repeated.
 //!
 //! Done word-at-a-time: the key is widened to a `u64` (two key repetitions, so every
-//! 8-byte word starts at key phase 0) and XORed with 8-byte words taken by
-//! `chunks_exact_mut`. This simple loop is what LLVM vectorizes best: on x86-64 it becomes
-//! two 16-byte SSE2 `pxor`s per iteration (checked with objdump; a `u128` version was
-//! lowered to two scalar 64-bit XORs instead). Only the < 8-byte tail is done per byte.
+//! 8-byte word starts at key phase 0) and XORed with 8-byte words, taken four at a time
+//! from 32-byte blocks (`chunks_exact_mut`). LLVM vectorizes this simple loop best: on
+//! x86-64 (baseline SSE2) the hot loop is 64 bytes per iteration, four 16-byte `pxor`s
+//! (checked with objdump; the earlier 8-byte loop did two, and a `u128` version was lowered
+//! to two scalar 64-bit XORs). Only the < 8-byte tail is done per byte.
 //! No `unsafe`: the fixed-size copies compile to plain unaligned loads and stores.
 
 /// XORs `buf` with `key`, starting at key phase 0 (the start of a payload).
@@ -19,17 +20,32 @@ pub fn apply_mask_at(buf: &mut [u8], key: [u8; 4], offset: usize) {
     let k = rotate(key, offset);
     // Two copies of the key side by side, in memory order whatever the endianness.
     let k64 = u64::from(u32::from_ne_bytes(k)) * 0x1_0000_0001;
-    let mut words = buf.chunks_exact_mut(8);
-    for word in &mut words {
-        let mut bytes = [0u8; 8];
-        bytes.copy_from_slice(word);
-        let v = u64::from_ne_bytes(bytes) ^ k64;
-        word.copy_from_slice(&v.to_ne_bytes());
+    // 32 bytes per iteration as four independent u64 lanes: LLVM turns the block into
+    // wide vector loads/XORs/stores (two 16-byte `pxor`s on baseline SSE2, one 32-byte
+    // op with AVX2), and the loop overhead is paid once per 32 bytes instead of per 8.
+    let mut blocks = buf.chunks_exact_mut(32);
+    for block in &mut blocks {
+        for word in block.chunks_exact_mut(8) {
+            xor_word(word, k64);
+        }
     }
-    // 8 is a multiple of 4, so the tail starts at phase 0 of the rotated key.
+    // 32 and 8 are multiples of 4, so each tail starts at phase 0 of the rotated key.
+    let mut words = blocks.into_remainder().chunks_exact_mut(8);
+    for word in &mut words {
+        xor_word(word, k64);
+    }
     for (i, b) in words.into_remainder().iter_mut().enumerate() {
         *b ^= k[i & 3];
     }
+}
+
+/// XORs one 8-byte word with the doubled key. `word.len()` is always 8 (it comes from
+/// `chunks_exact_mut(8)`), so the copies compile to plain unaligned loads and stores.
+#[inline(always)]
+fn xor_word(word: &mut [u8], k64: u64) {
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(word);
+    word.copy_from_slice(&(u64::from_ne_bytes(bytes) ^ k64).to_ne_bytes());
 }
 
 #[inline]

@@ -23,7 +23,8 @@ pub struct DeflateConfig {
     /// Client role: ask the server to compress with at most this many window bits
     /// (8–15). We can inflate any size, so this only saves the server memory.
     pub server_max_window_bits: Option<u8>,
-    /// zlib compression level 0–9 for what we send.
+    /// zlib compression level 0–9 for what we send. Default 1 (fastest; aiohttp's
+    /// choice too): see [`deflate`](super::deflate) for the figures.
     pub compression_level: u32,
 }
 
@@ -33,7 +34,7 @@ impl Default for DeflateConfig {
             server_no_context_takeover: false,
             client_no_context_takeover: false,
             server_max_window_bits: None,
-            compression_level: 6,
+            compression_level: 1,
         }
     }
 }
