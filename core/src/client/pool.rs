@@ -223,6 +223,10 @@ pub struct Pool<C> {
     waiters: VecDeque<Waiter>,
     events: VecDeque<PoolEvent<C>>,
     next_id: u64,
+    /// No idle connection expires before this (a lower bound, exact after a scan), so
+    /// `handle_timeout`, called before every checkout, skips the O(idle) scan until an
+    /// expiry may be due.
+    idle_scan_at: Option<Instant>,
 }
 
 impl<C: Copy + Eq + Hash + fmt::Debug> Pool<C> {
@@ -238,6 +242,7 @@ impl<C: Copy + Eq + Hash + fmt::Debug> Pool<C> {
             waiters: VecDeque::new(),
             events: VecDeque::new(),
             next_id: 0,
+            idle_scan_at: None,
         }
     }
 
@@ -452,6 +457,7 @@ impl<C: Copy + Eq + Hash + fmt::Debug> Pool<C> {
             entry.state = ConnState::Idle;
             entry.idle_since = now;
             entry.idle_expires = expires;
+            self.idle_scan_at = Some(self.idle_scan_at.map_or(expires, |t| t.min(expires)));
             // The key's list usually exists (checkout pops, it does not remove): no
             // key clone, one hash, on the per-request path.
             match self.idle.get_mut(&entry.key) {
@@ -517,6 +523,9 @@ impl<C: Copy + Eq + Hash + fmt::Debug> Pool<C> {
                     // Back to idle with its original expiry: being granted and revoked
                     // must not extend its life.
                     entry.state = ConnState::Idle;
+                    let expires = entry.idle_expires;
+                    self.idle_scan_at =
+                        Some(self.idle_scan_at.map_or(expires, |t| t.min(expires)));
                     let key = entry.key.clone();
                     self.idle.entry(key).or_default().push(id);
                 }
@@ -564,16 +573,28 @@ impl<C: Copy + Eq + Hash + fmt::Debug> Pool<C> {
 
     /// Expires idle connections and waiters whose time has come at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
-        let expired: Vec<C> = self
-            .idle
-            .values()
-            .flatten()
-            .copied()
-            .filter(|id| self.conns.get(id).is_some_and(|e| e.idle_expires <= now))
-            .collect();
-        for id in expired {
-            self.forget(id);
-            self.events.push_back(PoolEvent::CloseIdle(id));
+        let idle_due = self.idle_scan_at.is_some_and(|t| t <= now);
+        if !idle_due && self.waiters.is_empty() {
+            // Nothing can be due: with no waiter there is nothing to serve either (every
+            // input that frees capacity serves waiters at once).
+            return;
+        }
+        if idle_due {
+            let mut expired = Vec::new();
+            let mut next: Option<Instant> = None;
+            for id in self.idle.values().flatten() {
+                let Some(e) = self.conns.get(id) else { continue };
+                if e.idle_expires <= now {
+                    expired.push(*id);
+                } else {
+                    next = Some(next.map_or(e.idle_expires, |t| t.min(e.idle_expires)));
+                }
+            }
+            self.idle_scan_at = next;
+            for id in expired {
+                self.forget(id);
+                self.events.push_back(PoolEvent::CloseIdle(id));
+            }
         }
         let mut i = 0;
         while i < self.waiters.len() {
