@@ -665,3 +665,55 @@ impl<C: Copy + Eq + Hash + fmt::Debug> Pool<C> {
             .is_some_and(|e| e.state == ConnState::Idle)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> PoolKey {
+        PoolKey::from_url(&Url::parse("http://a.test/").expect("url")).expect("key")
+    }
+
+    /// Opens connection `id` (in use) at `now`.
+    fn open(pool: &mut Pool<u64>, id: u64, now: Instant) {
+        let Checkout::Connect(ticket) = pool.checkout(&key(), now) else {
+            panic!("expected a connect slot");
+        };
+        pool.connected(ticket, id, now).expect("connected");
+    }
+
+    fn events(pool: &mut Pool<u64>) -> Vec<PoolEvent<u64>> {
+        std::iter::from_fn(|| pool.poll_event()).collect()
+    }
+
+    // The skipped scan (`idle_scan_at`) must never hide an expiry: each connection is
+    // closed exactly at its own deadline, whatever the order of check-ins and calls.
+    #[test]
+    #[allow(clippy::disallowed_methods)]
+    fn idle_expiries_fire_on_time_with_the_scan_skipped_in_between() {
+        let t0 = Instant::now();
+        let s = Duration::from_secs;
+        let mut pool = Pool::new(PoolConfig::default()); // keep-alive 15 s
+        open(&mut pool, 1, t0);
+        open(&mut pool, 2, t0);
+        pool.checkin(1, true, None, t0).expect("checkin");
+        pool.checkin(2, true, None, t0 + s(5)).expect("checkin");
+        for at in [s(0), s(7), s(14)] {
+            pool.handle_timeout(t0 + at);
+            assert!(events(&mut pool).is_empty(), "nothing due at {at:?}");
+        }
+        pool.handle_timeout(t0 + s(15));
+        assert_eq!(events(&mut pool), vec![PoolEvent::CloseIdle(1)]);
+        pool.handle_timeout(t0 + s(19));
+        assert!(events(&mut pool).is_empty());
+        // Reused and checked in again: its new, later expiry is the one that counts.
+        assert_eq!(pool.checkout(&key(), t0 + s(19)), Checkout::Reuse(2));
+        pool.checkin(2, true, None, t0 + s(19)).expect("checkin");
+        pool.handle_timeout(t0 + s(20));
+        assert!(events(&mut pool).is_empty(), "old expiry must not close it");
+        pool.handle_timeout(t0 + s(34));
+        assert_eq!(events(&mut pool), vec![PoolEvent::CloseIdle(2)]);
+        assert_eq!(pool.idle_count(), 0);
+        assert_eq!(pool.poll_timeout(), None);
+    }
+}
