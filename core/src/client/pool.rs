@@ -524,8 +524,7 @@ impl<C: Copy + Eq + Hash + fmt::Debug> Pool<C> {
                     // must not extend its life.
                     entry.state = ConnState::Idle;
                     let expires = entry.idle_expires;
-                    self.idle_scan_at =
-                        Some(self.idle_scan_at.map_or(expires, |t| t.min(expires)));
+                    self.idle_scan_at = Some(self.idle_scan_at.map_or(expires, |t| t.min(expires)));
                     let key = entry.key.clone();
                     self.idle.entry(key).or_default().push(id);
                 }
@@ -583,7 +582,9 @@ impl<C: Copy + Eq + Hash + fmt::Debug> Pool<C> {
             let mut expired = Vec::new();
             let mut next: Option<Instant> = None;
             for id in self.idle.values().flatten() {
-                let Some(e) = self.conns.get(id) else { continue };
+                let Some(e) = self.conns.get(id) else {
+                    continue;
+                };
                 if e.idle_expires <= now {
                     expired.push(*id);
                 } else {
