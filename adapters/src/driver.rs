@@ -38,10 +38,8 @@ macro_rules! ready_or_return {
     };
 }
 
-/// Size of the per-thread read scratch buffer. Large because one buffer serves a whole
-/// thread: a bulk download then takes a quarter megabyte per read (hyper's adaptive
-/// reads grow to about 400 KiB), a quarter of the syscalls and wake-ups of 64 KiB reads.
-const SCRATCH: usize = 256 * 1024;
+/// Size of the per-thread read scratch buffer.
+const SCRATCH: usize = 64 * 1024;
 /// Most slices handed to one vectored write.
 const MAX_IOVECS: usize = 64;
 
