@@ -83,17 +83,32 @@ impl<R: Runtime> Connection<R> {
     }
 
     /// Arms the shared timer for `deadline` and polls it.
+    ///
+    /// Why a timer armed for an earlier deadline is kept: every request on a kept-alive
+    /// connection brings a later `total` deadline, and re-arming a runtime timer (out of
+    /// the wheel, back in) on each one is a measurable share of a small request. An
+    /// early wake-up is harmless (the callers re-check every deadline against the clock),
+    /// and this one re-arms itself for the deadline actually wanted.
     fn poll_deadline(&mut self, cx: &mut Context<'_>, deadline: Instant) -> Poll<()> {
         let timer = match &mut self.timer {
             Some(t) => {
-                if t.deadline() != deadline {
+                if deadline < t.deadline() {
                     t.reset(deadline);
                 }
                 t
             }
             None => self.timer.insert(self.rt.sleep_until(deadline)),
         };
-        Pin::new(timer).poll(cx)
+        loop {
+            if Pin::new(&mut *timer).poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            if timer.deadline() >= deadline {
+                return Poll::Ready(());
+            }
+            // A stale, earlier deadline fired: wait for the one wanted.
+            timer.reset(deadline);
+        }
     }
 
     /// Checks both deadline sources; `Ready(Err)` when a request deadline passed,

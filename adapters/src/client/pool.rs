@@ -207,7 +207,12 @@ impl<R: Runtime> SessionPool<R> {
                         }
                     }
                 }
-                Checkout::Connect(ticket) => return self.connect(key, ticket, timers).await,
+                // Boxed: opening a connection (DNS, happy eyeballs, proxy, TLS) is a
+                // future of kilobytes, and every request's future would otherwise carry
+                // (and move) that much, though only a few ever connect.
+                Checkout::Connect(ticket) => {
+                    return Box::pin(self.connect(key, ticket, timers)).await
+                }
                 Checkout::Wait(_) => {
                     return Err(ClientError::Request(
                         "pool granted a wait to a waiter".into(),

@@ -37,7 +37,7 @@ use super::middleware::{ClientRequest, MiddlewareFuture, Middlewares, Next, Payl
 use super::multipart::{Form, FormPayload};
 use super::pool::Lease;
 use super::proxy::{pick, proxy_authorization};
-use super::response::{keep_alive_hint, Body, ClientResponse};
+use super::response::{first_field, keep_alive_hint_of, Body, ClientResponse};
 use super::session::{parse_proxy, ClientSession};
 use super::trace::TraceEvent;
 use crate::rt::Runtime;
@@ -474,10 +474,15 @@ impl<R: Runtime> RequestBuilder<R> {
                 }
             }
             let status = response.status();
-            let location = response
-                .headers()
-                .get(header::LOCATION)
-                .map(|v| v.as_bytes());
+            // Only a redirect status needs `Location` (and so the header map).
+            let location = if status.is_redirection() {
+                response
+                    .headers()
+                    .get(header::LOCATION)
+                    .map(|v| v.as_bytes())
+            } else {
+                None
+            };
             let decision = redirects.handle_response(status, location);
             let history = || -> Vec<(http::StatusCode, Url)> {
                 redirects
@@ -556,15 +561,18 @@ impl<R: Runtime> RequestBuilder<R> {
         history: Vec<(http::StatusCode, Url)>,
     ) -> ClientResponse<R> {
         let inner = &self.session.inner;
+        // Both looked up in the head's bytes: the header map is built only if the user
+        // reads the headers.
         let decoder = if inner.auto_decompress && current.method != Method::HEAD {
-            head.headers
-                .get(header::CONTENT_ENCODING)
-                .and_then(|v| v.to_str().ok())
+            first_field(&head, "content-encoding")
+                // What `HeaderValue::to_str` accepts: visible ASCII, space and tab.
+                .filter(|v| v.iter().all(|&b| (32..127).contains(&b) || b == b'\t'))
+                .and_then(|v| std::str::from_utf8(v).ok())
                 .and_then(|v| Decoder::for_encoding(v, inner.max_decompressed))
         } else {
             None
         };
-        let hint = keep_alive_hint(&head.headers);
+        let hint = keep_alive_hint_of(&head);
         let reason = head.reason_phrase().to_owned();
         // Prefetched (`ClientResponse::prefetch`) once the chain returns it, so trace
         // events keep their order: request end, then body chunks.
@@ -573,7 +581,7 @@ impl<R: Runtime> RequestBuilder<R> {
             head.status,
             reason,
             head.version,
-            head.headers.into_map(),
+            head.headers,
             current.url.clone(),
             history,
             body,
@@ -601,13 +609,19 @@ impl<R: Runtime> RequestBuilder<R> {
             &req.url,
         );
         key.proxy = proxy.as_ref().map(|p| p.to_string());
-        let head = self.request_head(req, body, proxy.as_deref())?;
+        // Built once; a retry (rare) builds it again rather than every request paying
+        // for a clone of the head and its header map.
+        let mut first_head = Some(self.request_head(req, body, proxy.as_deref())?);
         let replayable = !matches!(body, Some(Payload::Stream(_)));
         let mut attempt = 0;
         loop {
+            let head = match first_head.take() {
+                Some(h) => h,
+                None => self.request_head(req, body, proxy.as_deref())?,
+            };
             let mut lease = inner.pool.acquire(&key, attempt > 0, timers).await?;
             match self
-                .send_and_wait(&mut lease, &req.url, head.clone(), body, timers)
+                .send_and_wait(&mut lease, &req.url, head, body, timers)
                 .await
             {
                 Ok(h) => return Ok((h, lease)),

@@ -17,9 +17,9 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use http::{HeaderMap, StatusCode, Version};
+use http::{HeaderMap, HeaderValue, StatusCode, Version};
 use sansweb_core::client::RequestTimers;
-use sansweb_core::h1::{Event, ResponseHead};
+use sansweb_core::h1::{Event, HeaderFields, ResponseHead};
 use url::Url;
 
 use super::decode::Decoder;
@@ -42,7 +42,9 @@ pub struct ClientResponse<R: Runtime> {
     status: StatusCode,
     reason: String,
     version: Version,
-    headers: HeaderMap,
+    /// Built into a map only when first read: a caller that never looks at the headers
+    /// (most of a fast client's requests) never pays for hashing them.
+    headers: HeaderFields,
     url: Url,
     history: History,
     body: Body<R>,
@@ -205,7 +207,7 @@ impl<R: Runtime> ClientResponse<R> {
         status: StatusCode,
         reason: String,
         version: Version,
-        headers: HeaderMap,
+        headers: HeaderFields,
         url: Url,
         history: History,
         body: Body<R>,
@@ -237,7 +239,7 @@ impl<R: Runtime> ClientResponse<R> {
             status,
             reason: status.canonical_reason().unwrap_or("").to_owned(),
             version: Version::HTTP_11,
-            headers,
+            headers: headers.into(),
             url,
             history: Vec::new(),
             body: Body {
@@ -280,7 +282,7 @@ impl<R: Runtime> ClientResponse<R> {
 
     /// The response headers.
     pub fn headers(&self) -> &HeaderMap {
-        &self.headers
+        self.headers.map()
     }
 
     /// The URL that answered (after redirects).
@@ -342,7 +344,7 @@ impl<R: Runtime> ClientResponse<R> {
             return Err(ClientError::Response(Box::new(ResponseError {
                 status: self.status,
                 message: self.reason.clone(),
-                headers: self.headers.clone(),
+                headers: self.headers.map().clone(),
                 history: self.history.clone(),
                 url: self.url.clone(),
             })));
@@ -502,7 +504,7 @@ impl<R: Runtime> std::fmt::Debug for ClientResponse<R> {
         f.debug_struct("ClientResponse")
             .field("status", &self.status)
             .field("url", &self.url.as_str())
-            .field("headers", &self.headers)
+            .field("headers", self.headers.map())
             .finish_non_exhaustive()
     }
 }
@@ -539,8 +541,29 @@ fn detect_charset(body: &[u8]) -> &'static encoding_rs::Encoding {
 }
 
 /// `Keep-Alive: timeout=N` from a response, if any.
+/// The first value of field `name` (lower case) of a received head, found by scanning
+/// its bytes, so the header map is not built just for this; a head built locally (no
+/// bytes kept) is looked up in its map.
+pub(crate) fn first_field<'h>(head: &'h ResponseHead, name: &str) -> Option<&'h [u8]> {
+    let mut raw = head.raw_headers().peekable();
+    if raw.peek().is_none() {
+        return head.headers.get(name).map(HeaderValue::as_bytes);
+    }
+    raw.find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+        .map(|(_, v)| v)
+}
+
+/// The `timeout` of a response's `Keep-Alive` field, if any.
+pub(crate) fn keep_alive_hint_of(head: &ResponseHead) -> Option<Duration> {
+    keep_alive_from(std::str::from_utf8(first_field(head, "keep-alive")?).ok()?)
+}
+
+#[cfg(test)]
 pub(crate) fn keep_alive_hint(headers: &HeaderMap) -> Option<Duration> {
-    let v = headers.get("keep-alive")?.to_str().ok()?;
+    keep_alive_from(headers.get("keep-alive")?.to_str().ok()?)
+}
+
+fn keep_alive_from(v: &str) -> Option<Duration> {
     v.split(',').find_map(|p| {
         let (k, val) = p.split_once('=')?;
         k.trim()

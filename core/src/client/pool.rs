@@ -223,6 +223,10 @@ pub struct Pool<C> {
     waiters: VecDeque<Waiter>,
     events: VecDeque<PoolEvent<C>>,
     next_id: u64,
+    /// No idle connection expires before this (a lower bound, exact after a scan), so
+    /// `handle_timeout`, called before every checkout, skips the O(idle) scan until an
+    /// expiry may be due.
+    idle_scan_at: Option<Instant>,
 }
 
 impl<C: Copy + Eq + Hash + fmt::Debug> Pool<C> {
@@ -238,6 +242,7 @@ impl<C: Copy + Eq + Hash + fmt::Debug> Pool<C> {
             waiters: VecDeque::new(),
             events: VecDeque::new(),
             next_id: 0,
+            idle_scan_at: None,
         }
     }
 
@@ -452,6 +457,7 @@ impl<C: Copy + Eq + Hash + fmt::Debug> Pool<C> {
             entry.state = ConnState::Idle;
             entry.idle_since = now;
             entry.idle_expires = expires;
+            self.idle_scan_at = Some(self.idle_scan_at.map_or(expires, |t| t.min(expires)));
             // The key's list usually exists (checkout pops, it does not remove): no
             // key clone, one hash, on the per-request path.
             match self.idle.get_mut(&entry.key) {
@@ -517,6 +523,8 @@ impl<C: Copy + Eq + Hash + fmt::Debug> Pool<C> {
                     // Back to idle with its original expiry: being granted and revoked
                     // must not extend its life.
                     entry.state = ConnState::Idle;
+                    let expires = entry.idle_expires;
+                    self.idle_scan_at = Some(self.idle_scan_at.map_or(expires, |t| t.min(expires)));
                     let key = entry.key.clone();
                     self.idle.entry(key).or_default().push(id);
                 }
@@ -564,16 +572,30 @@ impl<C: Copy + Eq + Hash + fmt::Debug> Pool<C> {
 
     /// Expires idle connections and waiters whose time has come at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
-        let expired: Vec<C> = self
-            .idle
-            .values()
-            .flatten()
-            .copied()
-            .filter(|id| self.conns.get(id).is_some_and(|e| e.idle_expires <= now))
-            .collect();
-        for id in expired {
-            self.forget(id);
-            self.events.push_back(PoolEvent::CloseIdle(id));
+        let idle_due = self.idle_scan_at.is_some_and(|t| t <= now);
+        if !idle_due && self.waiters.is_empty() {
+            // Nothing can be due: with no waiter there is nothing to serve either (every
+            // input that frees capacity serves waiters at once).
+            return;
+        }
+        if idle_due {
+            let mut expired = Vec::new();
+            let mut next: Option<Instant> = None;
+            for id in self.idle.values().flatten() {
+                let Some(e) = self.conns.get(id) else {
+                    continue;
+                };
+                if e.idle_expires <= now {
+                    expired.push(*id);
+                } else {
+                    next = Some(next.map_or(e.idle_expires, |t| t.min(e.idle_expires)));
+                }
+            }
+            self.idle_scan_at = next;
+            for id in expired {
+                self.forget(id);
+                self.events.push_back(PoolEvent::CloseIdle(id));
+            }
         }
         let mut i = 0;
         while i < self.waiters.len() {
@@ -642,5 +664,57 @@ impl<C: Copy + Eq + Hash + fmt::Debug> Pool<C> {
         self.conns
             .get(&id)
             .is_some_and(|e| e.state == ConnState::Idle)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> PoolKey {
+        PoolKey::from_url(&Url::parse("http://a.test/").expect("url")).expect("key")
+    }
+
+    /// Opens connection `id` (in use) at `now`.
+    fn open(pool: &mut Pool<u64>, id: u64, now: Instant) {
+        let Checkout::Connect(ticket) = pool.checkout(&key(), now) else {
+            panic!("expected a connect slot");
+        };
+        pool.connected(ticket, id, now).expect("connected");
+    }
+
+    fn events(pool: &mut Pool<u64>) -> Vec<PoolEvent<u64>> {
+        std::iter::from_fn(|| pool.poll_event()).collect()
+    }
+
+    // The skipped scan (`idle_scan_at`) must never hide an expiry: each connection is
+    // closed exactly at its own deadline, whatever the order of check-ins and calls.
+    #[test]
+    #[allow(clippy::disallowed_methods)]
+    fn idle_expiries_fire_on_time_with_the_scan_skipped_in_between() {
+        let t0 = Instant::now();
+        let s = Duration::from_secs;
+        let mut pool = Pool::new(PoolConfig::default()); // keep-alive 15 s
+        open(&mut pool, 1, t0);
+        open(&mut pool, 2, t0);
+        pool.checkin(1, true, None, t0).expect("checkin");
+        pool.checkin(2, true, None, t0 + s(5)).expect("checkin");
+        for at in [s(0), s(7), s(14)] {
+            pool.handle_timeout(t0 + at);
+            assert!(events(&mut pool).is_empty(), "nothing due at {at:?}");
+        }
+        pool.handle_timeout(t0 + s(15));
+        assert_eq!(events(&mut pool), vec![PoolEvent::CloseIdle(1)]);
+        pool.handle_timeout(t0 + s(19));
+        assert!(events(&mut pool).is_empty());
+        // Reused and checked in again: its new, later expiry is the one that counts.
+        assert_eq!(pool.checkout(&key(), t0 + s(19)), Checkout::Reuse(2));
+        pool.checkin(2, true, None, t0 + s(19)).expect("checkin");
+        pool.handle_timeout(t0 + s(20));
+        assert!(events(&mut pool).is_empty(), "old expiry must not close it");
+        pool.handle_timeout(t0 + s(34));
+        assert_eq!(events(&mut pool), vec![PoolEvent::CloseIdle(2)]);
+        assert_eq!(pool.idle_count(), 0);
+        assert_eq!(pool.poll_timeout(), None);
     }
 }
