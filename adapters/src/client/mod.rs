@@ -62,6 +62,7 @@ pub use multipart::{Form, Part};
 // For the WebSocket client (`ws::session_connect`), which opens its own connections.
 pub(crate) use connection::{open_stream, with_timers};
 pub(crate) use proxy::{pick as pick_proxy, proxy_authorization};
+pub(crate) use request::add_jar_cookies;
 pub use request::{BodyStream, RequestBuilder};
 pub use response::{ClientResponse, ResponseCookie};
 pub use sansweb_core::client::{ClientTimeout, CookieJar, CookieJarConfig};

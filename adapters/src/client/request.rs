@@ -681,20 +681,7 @@ impl<R: Runtime> RequestBuilder<R> {
             head.headers.insert(header::HOST, value);
         }
         if let Some(jar) = &inner.cookie_jar {
-            let jar = jar.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(cookies) = jar.cookie_header_for(&req.url, SystemTime::now()) {
-                let merged = match head
-                    .headers
-                    .get(header::COOKIE)
-                    .and_then(|v| v.to_str().ok())
-                {
-                    Some(own) => format!("{own}; {cookies}"),
-                    None => cookies,
-                };
-                if let Ok(v) = HeaderValue::from_str(&merged) {
-                    head.headers.insert(header::COOKIE, v);
-                }
-            }
+            add_jar_cookies(jar, &req.url, &mut head.headers);
         }
         if let Some(auth) = plain_proxy.and_then(proxy_authorization) {
             head.headers.insert(header::PROXY_AUTHORIZATION, auth);
@@ -843,5 +830,25 @@ impl<R: Runtime> Hop<'_, R> {
 impl<R: Runtime> Terminal<R> for Hop<'_, R> {
     fn send<'a>(&'a self, request: ClientRequest) -> MiddlewareFuture<'a, R> {
         Box::pin(self.run(request))
+    }
+}
+
+/// Adds the jar's cookies for `url` to `headers`, after any `Cookie` the caller set
+/// (one header, `; `-joined, as browsers and aiohttp send it).
+pub(crate) fn add_jar_cookies(
+    jar: &Mutex<sansweb_core::client::CookieJar>,
+    url: &Url,
+    headers: &mut HeaderMap,
+) {
+    let jar = jar.lock().unwrap_or_else(|p| p.into_inner());
+    let Some(cookies) = jar.cookie_header_for(url, SystemTime::now()) else {
+        return;
+    };
+    let merged = match headers.get(header::COOKIE).and_then(|v| v.to_str().ok()) {
+        Some(own) => format!("{own}; {cookies}"),
+        None => cookies,
+    };
+    if let Ok(v) = HeaderValue::from_str(&merged) {
+        headers.insert(header::COOKIE, v);
     }
 }

@@ -289,20 +289,7 @@ impl<R: Runtime> SessionWsConnect<R> {
             );
         }
         if let Some(jar) = &inner.cookie_jar {
-            let jar = jar.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(cookies) = jar.cookie_header_for(url, SystemTime::now()) {
-                let merged = match head
-                    .headers
-                    .get(header::COOKIE)
-                    .and_then(|v| v.to_str().ok())
-                {
-                    Some(own) => format!("{own}; {cookies}"),
-                    None => cookies,
-                };
-                if let Ok(v) = HeaderValue::from_str(&merged) {
-                    head.headers.insert(header::COOKIE, v);
-                }
-            }
+            crate::client::add_jar_cookies(jar, url, &mut head.headers);
         }
         if let Some(auth) = plain_proxy.and_then(proxy_authorization) {
             head.headers.insert(header::PROXY_AUTHORIZATION, auth);
