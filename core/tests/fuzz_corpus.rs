@@ -173,6 +173,26 @@ mod findings {
         assert_eq!(whole, trickled);
     }
 
+    /// Found by `h1_response` (10-minute run): a 204 carrying both `Content-Length` and
+    /// `Transfer-Encoding`, then more bytes. Whole, the head was accepted (a 204 has no
+    /// body, so framing was not looked at) and the rest refused as an unasked response;
+    /// trickled in, the early checks refused the head for its two framing fields. Both
+    /// framing fields are now refused whatever the status, however the bytes arrive.
+    #[test]
+    fn both_framing_fields_on_a_204_refused_however_split() {
+        let input = b"HTTP/1.1 204 No Content\r\nContent-Length: 1\r\n\
+                      Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
+        let whole = client_error(input, input.len());
+        assert_eq!(whole, Some(ErrorKind::ContentLengthWithTransferEncoding));
+        for step in [1, 2, 7] {
+            assert_eq!(
+                client_error(input, step),
+                whole,
+                "split into {step}-byte reads"
+            );
+        }
+    }
+
     /// Seen while writing the `respond_at_head` mode of the fuzz driver: a server that
     /// answered a request before reading its body, then fails on that body (here the
     /// peer closes mid-body), queues a 400 as well, so the client gets two responses

@@ -215,6 +215,12 @@ pub(crate) fn response_framing(
     status: StatusCode,
     method: &Method,
 ) -> Result<BodyFraming, ErrorKind> {
+    // Both framing fields: refused whatever the status (RFC 9112 §6.1 calls it a
+    // smuggling or splitting attempt), as the early checks refuse them in a head that
+    // trickles in; a 204 or HEAD answer must not make the verdict depend on the reads.
+    if facts.transfer_encoding && facts.content_length.is_some() {
+        return Err(ErrorKind::ContentLengthWithTransferEncoding);
+    }
     if *method == Method::HEAD
         || status.is_informational()
         || status == StatusCode::NO_CONTENT
@@ -224,9 +230,6 @@ pub(crate) fn response_framing(
         return Ok(BodyFraming::Empty);
     }
     if facts.transfer_encoding {
-        if facts.content_length.is_some() {
-            return Err(ErrorKind::ContentLengthWithTransferEncoding);
-        }
         // RFC 9112 §6.3 (4): chunked not final → read until close.
         return Ok(if facts.chunked_final {
             BodyFraming::Chunked
