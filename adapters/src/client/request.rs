@@ -37,7 +37,7 @@ use super::middleware::{ClientRequest, MiddlewareFuture, Middlewares, Next, Payl
 use super::multipart::{Form, FormPayload};
 use super::pool::Lease;
 use super::proxy::{pick, proxy_authorization};
-use super::response::{first_field, keep_alive_hint_of, Body, ClientResponse};
+use super::response::{keep_alive_hint_of, Body, ClientResponse};
 use super::session::{parse_proxy, ClientSession};
 use super::trace::TraceEvent;
 use crate::rt::Runtime;
@@ -564,7 +564,8 @@ impl<R: Runtime> RequestBuilder<R> {
         // Both looked up in the head's bytes: the header map is built only if the user
         // reads the headers.
         let decoder = if inner.auto_decompress && current.method != Method::HEAD {
-            first_field(&head, "content-encoding")
+            head.headers
+                .first("content-encoding")
                 // What `HeaderValue::to_str` accepts: visible ASCII, space and tab.
                 .filter(|v| v.iter().all(|&b| (32..127).contains(&b) || b == b'\t'))
                 .and_then(|v| std::str::from_utf8(v).ok())

@@ -17,7 +17,7 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use http::{HeaderMap, HeaderValue, StatusCode, Version};
+use http::{HeaderMap, StatusCode, Version};
 use sansweb_core::client::RequestTimers;
 use sansweb_core::h1::{Event, HeaderFields, ResponseHead};
 use url::Url;
@@ -540,22 +540,9 @@ fn detect_charset(body: &[u8]) -> &'static encoding_rs::Encoding {
     detector.guess(None, true)
 }
 
-/// `Keep-Alive: timeout=N` from a response, if any.
-/// The first value of field `name` (lower case) of a received head, found by scanning
-/// its bytes, so the header map is not built just for this; a head built locally (no
-/// bytes kept) is looked up in its map.
-pub(crate) fn first_field<'h>(head: &'h ResponseHead, name: &str) -> Option<&'h [u8]> {
-    let mut raw = head.raw_headers().peekable();
-    if raw.peek().is_none() {
-        return head.headers.get(name).map(HeaderValue::as_bytes);
-    }
-    raw.find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
-        .map(|(_, v)| v)
-}
-
 /// The `timeout` of a response's `Keep-Alive` field, if any.
 pub(crate) fn keep_alive_hint_of(head: &ResponseHead) -> Option<Duration> {
-    keep_alive_from(std::str::from_utf8(first_field(head, "keep-alive")?).ok()?)
+    keep_alive_from(std::str::from_utf8(head.headers.first("keep-alive")?).ok()?)
 }
 
 #[cfg(test)]

@@ -192,6 +192,24 @@ impl HeaderFields {
         }
     }
 
+    /// The first value of field `name` (any case), without building the map of a
+    /// received head: its bytes are scanned instead (or the map is used once built).
+    #[must_use]
+    pub fn first(&self, name: &str) -> Option<&[u8]> {
+        let map = match &self.0 {
+            Fields::Built(map) => map,
+            Fields::Received { section, map } => match map.get() {
+                Some(map) => map,
+                None => {
+                    return RawHeaders { rest: section }
+                        .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+                        .map(|(_, v)| v)
+                }
+            },
+        };
+        map.get(name).map(HeaderValue::as_bytes)
+    }
+
     /// The map for changes, built now if it was not yet.
     pub fn map_mut(&mut self) -> &mut HeaderMap {
         if let Fields::Received { section, map } = &mut self.0 {
@@ -385,5 +403,16 @@ mod tests {
             .map(|(n, _)| n.as_str())
             .collect();
         assert_eq!(names, ["a", "b"]);
+    }
+
+    /// `first` finds a field in the received bytes before the map exists, and in the map
+    /// after.
+    #[test]
+    fn first_value_with_and_without_the_map() {
+        let head = parsed(b"GET / HTTP/1.1\r\nX-A: 1\r\nx-a: 2\r\n\r\n");
+        assert_eq!(head.headers.first("x-a"), Some(&b"1"[..]));
+        assert_eq!(head.headers.len(), 2);
+        assert_eq!(head.headers.first("X-A"), Some(&b"1"[..]));
+        assert_eq!(head.headers.first("x-b"), None);
     }
 }
