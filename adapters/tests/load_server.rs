@@ -1,4 +1,4 @@
-//! Load on the server, loopback only, bounded loops: 10,000 concurrent keep-alive
+//! Load on the server (on tokio, smol and async-std in turn), loopback only, bounded loops: 10,000 concurrent keep-alive
 //! connections each making requests, 1,000 slowloris connections while a normal client
 //! is still answered in time, and 100,000 connect/request/close cycles. After each, the
 //! process's open files and resident memory must be back at their baseline (with a
@@ -142,16 +142,42 @@ async fn wait_until<R: Runtime>(rt: &R, what: &str, limit: Duration, cond: impl 
     fault_support::wait_until(rt, what, limit, cond).await;
 }
 
+/// The client side of [`keep_alive_10k`], run in a child process; a no-op in the
+/// normal test run.
 #[test]
-fn keep_alive_10k() {
+fn keep_alive_child_process() {
     if let Ok(addr) = std::env::var(CHILD_ENV) {
-        return keep_alive_child(addr.parse().expect("child address"));
+        keep_alive_child(addr.parse().expect("child address"));
     }
+}
+
+/// One `#[test]` per runtime for each load scenario: the server runs on that runtime
+/// (the load generators are the same everywhere).
+macro_rules! on_every_runtime {
+    ($($name:ident),* $(,)?) => {
+        #[cfg(feature = "runtime-tokio")]
+        mod tokio {
+            $( #[test] fn $name() { super::$name::<sansweb::rt::TokioRuntime>() } )*
+        }
+        #[cfg(feature = "runtime-smol")]
+        mod smol {
+            $( #[test] fn $name() { super::$name::<sansweb::rt::SmolRuntime>() } )*
+        }
+        #[cfg(feature = "runtime-async-std")]
+        mod async_std {
+            $( #[test] fn $name() { super::$name::<sansweb::rt::AsyncStdRuntime>() } )*
+        }
+    };
+}
+
+on_every_runtime!(keep_alive_10k, slowloris_1000, churn_100k);
+
+fn keep_alive_10k<R: Runtime>() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let n = scaled(10_000);
     let limit = raise_fd_limit();
     assert!(limit > n as u64 + 256, "file limit {limit} too low for {n}");
-    TokioRuntime::block_on_multi_thread(2, |rt| async move {
+    R::block_on_multi_thread(2, |rt| async move {
         let server = start_server(&rt, ServerConfig::default()).await;
         let addr = server.local_addr();
         let mut warm = rt.connect_tcp(addr).await.unwrap();
@@ -168,7 +194,7 @@ fn keep_alive_10k() {
         let started = Instant::now();
         let mut child = Command::new(std::env::current_exe().unwrap())
             .args([
-                "keep_alive_10k",
+                "keep_alive_child_process",
                 "--exact",
                 "--nocapture",
                 "--test-threads=1",
@@ -297,8 +323,7 @@ fn keep_alive_child(addr: SocketAddr) {
     .unwrap();
 }
 
-#[test]
-fn slowloris_1000() {
+fn slowloris_1000<R: Runtime>() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let n = scaled(1_000);
     let limit = raise_fd_limit();
@@ -307,7 +332,7 @@ fn slowloris_1000() {
         "file limit {limit} too low for {n}"
     );
     let head_timeout = Duration::from_secs(3);
-    TokioRuntime::block_on_multi_thread(2, |rt| async move {
+    R::block_on_multi_thread(2, |rt| async move {
         let mut config = ServerConfig::default();
         config.h1.head_read_timeout = Some(head_timeout);
         let server = start_server(&rt, config).await;
@@ -414,13 +439,12 @@ fn slowloris_1000() {
     .unwrap();
 }
 
-#[test]
-fn churn_100k() {
+fn churn_100k<R: Runtime>() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let n = scaled(100_000);
     raise_fd_limit();
     let workers = 128.min(n);
-    TokioRuntime::block_on_multi_thread(2, |rt| async move {
+    R::block_on_multi_thread(2, |rt| async move {
         let server = start_server(&rt, ServerConfig::default()).await;
         let addr = server.local_addr();
         let mut warm = rt.connect_tcp(addr).await.unwrap();

@@ -6,7 +6,7 @@
 //! stands for. The codec-level classes are in `core/tests/vuln_core.rs`.
 //! `cargo test -p sansweb --test vuln_adapters`
 
-use sansweb::client::ClientSession;
+use sansweb::client::{ClientError, ClientSession};
 use sansweb::rt::{Runtime, TokioRuntime};
 use sansweb::test_utils::TestServer;
 use sansweb::web::{App, Request, Response};
@@ -356,9 +356,25 @@ fn client_crlf_injection_target() {
             "/a#\r\nInjected: 1",
         ];
         for path in evil {
-            // Refused, or sent with the bytes encoded: both are fine, injection is not.
-            let _ = s.get(&rec.url(path)).send().await;
+            // A raw control character is refused outright (the URL parser would
+            // silently delete CR/LF/tab and send a different request); an encoded one
+            // is sent encoded.
+            let result = s.get(&rec.url(path)).send().await;
+            if path.bytes().any(|b| b.is_ascii_control()) {
+                match result {
+                    Err(ClientError::InvalidUrl(why)) => {
+                        assert!(why.contains("control character"), "{why}")
+                    }
+                    other => panic!("{path:?}: expected InvalidUrl, got {other:?}"),
+                }
+            }
         }
+        // The same through session.ws_connect.
+        let ws = s.ws_connect(&rec.url("/a\r\nInjected: 1")).await;
+        assert!(
+            matches!(ws, Err(sansweb::ws::WsError::InvalidUrl(_))),
+            "{ws:?}"
+        );
         let _ = s
             .get(&rec.url("/q"))
             .query(&[("k\r\nInjected: 1", "v\r\nInjected: 2 HTTP/1.1")])

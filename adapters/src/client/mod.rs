@@ -53,6 +53,7 @@ mod response;
 mod session;
 mod tls;
 mod trace;
+mod url_text;
 
 pub use connector::{Connect, ConnectFuture, ConnectTarget};
 pub use dns::{Resolve, ResolveFuture, StaticResolver};
@@ -70,3 +71,4 @@ pub(crate) use session::parse_proxy;
 pub use session::{ClientSession, ClientSessionBuilder, DEFAULT_MAX_DECOMPRESSED};
 pub use tls::TlsOptions;
 pub use trace::TraceEvent;
+pub(crate) use url_text::parse_url_text;

@@ -40,6 +40,7 @@ use super::proxy::{pick, proxy_authorization};
 use super::response::{keep_alive_hint_of, Body, ClientResponse};
 use super::session::{parse_proxy, ClientSession};
 use super::trace::TraceEvent;
+use super::url_text::parse_url_text;
 use crate::rt::Runtime;
 
 /// A streamed request body: chunks of bytes or an I/O error.
@@ -306,11 +307,8 @@ impl<R: Runtime> RequestBuilder<R> {
         let mut url = match cached {
             Some(u) => u,
             None => {
-                let url = match &inner.base_url {
-                    Some(base) => base.join(&self.url),
-                    None => Url::parse(&self.url),
-                }
-                .map_err(|e| ClientError::InvalidUrl(format!("{}: {e}", self.url)))?;
+                let url = parse_url_text(inner.base_url.as_ref(), &self.url)
+                    .map_err(ClientError::InvalidUrl)?;
                 *inner.last_url.lock().unwrap_or_else(|p| p.into_inner()) =
                     Some((self.url.clone(), url.clone()));
                 url

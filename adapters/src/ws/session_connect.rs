@@ -31,7 +31,9 @@ use sansweb_core::ws::DeflateConfig;
 use url::Url;
 
 use super::{WebSocket, WsConnect, WsError};
-use crate::client::{open_stream, pick_proxy, proxy_authorization, with_timers, ClientError};
+use crate::client::{
+    open_stream, parse_url_text, pick_proxy, proxy_authorization, with_timers, ClientError,
+};
 use crate::rt::Runtime;
 use crate::ClientSession;
 
@@ -239,11 +241,8 @@ impl<R: Runtime> SessionWsConnect<R> {
     /// `wss`→`https`.
     fn http_url(&self) -> Result<Url, WsError> {
         let bad = |why: String| WsError::InvalidUrl(format!("{}: {why}", self.url));
-        let mut url = match &self.session.inner.base_url {
-            Some(base) => base.join(&self.url),
-            None => Url::parse(&self.url),
-        }
-        .map_err(|e| bad(e.to_string()))?;
+        let mut url = parse_url_text(self.session.inner.base_url.as_ref(), &self.url)
+            .map_err(WsError::InvalidUrl)?;
         let scheme = match url.scheme() {
             "ws" | "http" => "http",
             "wss" | "https" => "https",
