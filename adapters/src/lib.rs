@@ -3,6 +3,7 @@
 //! aiohttp's client session, web server and WebSocket, in Rust, on tokio, async-std and
 //! smol. The protocol lives in [`sansweb_core`]; this crate moves bytes between sockets
 //! and the core's state machines, once, over `futures-io`.
+#![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub use sansweb_core as core;

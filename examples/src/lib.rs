@@ -1,4 +1,5 @@
 //! Shared bits of the examples: command-line arguments, and the httpbin application.
+#![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod httpbin;
