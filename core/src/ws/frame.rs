@@ -14,7 +14,7 @@
 use bytes::{BufMut, BytesMut};
 
 use super::error::ProtocolError;
-use super::mask::apply_mask_at;
+use super::mask::apply_mask;
 
 /// Which end of the connection we are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -235,18 +235,13 @@ pub fn encode_frame(
     };
     out.reserve(MAX_HEADER_LEN + payload.len());
     header.encode(out);
-    match mask {
-        None => out.put_slice(payload),
-        Some(k) => {
-            // Copy and mask block by block: each block is masked while it is still in
-            // L1, instead of a second pass over a payload that may be megabytes long.
-            const BLOCK: usize = 4096;
-            for (i, block) in payload.chunks(BLOCK).enumerate() {
-                let start = out.len();
-                out.put_slice(block);
-                apply_mask_at(&mut out[start..], k, i * BLOCK);
-            }
-        }
+    let start = out.len();
+    // One copy, then masking in place: measured faster than copying and masking block
+    // by block, whose many mid-size copies to an unaligned destination were slower
+    // than the one large copy (and the masking pass) together.
+    out.put_slice(payload);
+    if let Some(k) = mask {
+        apply_mask(&mut out[start..], k);
     }
 }
 
