@@ -30,7 +30,7 @@ async fn run<R: Runtime>(rt: R, base: String) -> Result<(), WsError> {
         loop {
             let sent = match ws.receive().await {
                 WsMessage::Text(t) => ws.send_str(&t).await,
-                WsMessage::Binary(b) => ws.send_bytes(&b).await,
+                WsMessage::Binary(b) => ws.send_bytes_owned(b).await,
                 _ => break,
             };
             if sent.is_err() {

@@ -18,7 +18,7 @@ async fn echo(req: Request) -> Result<Response, HttpError> {
             loop {
                 let sent = match ws.receive().await {
                     WsMessage::Text(t) => ws.send_str(&t).await,
-                    WsMessage::Binary(b) => ws.send_bytes(&b).await,
+                    WsMessage::Binary(b) => ws.send_bytes_owned(b).await,
                     // Close, Closing, Closed, Error: the connection is over.
                     _ => break,
                 };

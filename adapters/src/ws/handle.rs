@@ -160,6 +160,12 @@ impl WebSocket {
         self.tx.send_bytes(data).await
     }
 
+    /// Sends a binary message whose buffer the caller gives away; see
+    /// [`WsSender::send_bytes_owned`].
+    pub async fn send_bytes_owned(&self, data: impl Into<Bytes>) -> Result<(), WsError> {
+        self.tx.send_bytes_owned(data).await
+    }
+
     /// Sends `value` as a JSON text message.
     pub async fn send_json<T: Serialize + ?Sized>(&self, value: &T) -> Result<(), WsError> {
         self.tx.send_json(value).await
@@ -230,6 +236,15 @@ impl WsSender {
     /// Sends a binary message.
     pub async fn send_bytes(&self, data: &[u8]) -> Result<(), WsError> {
         self.send(data.len(), |ws| ws.send_binary(data)).await
+    }
+
+    /// Sends a binary message whose buffer the caller gives away (a `Bytes` received,
+    /// a `Vec<u8>`): a large payload is written from that buffer without a copy (a
+    /// client masks it in place when nobody else holds it). Without compression this is
+    /// the cheapest way to send, or echo, big messages.
+    pub async fn send_bytes_owned(&self, data: impl Into<Bytes>) -> Result<(), WsError> {
+        let data = data.into();
+        self.send(data.len(), |ws| ws.send_binary_owned(data)).await
     }
 
     /// Sends `value` as a JSON text message.

@@ -47,6 +47,7 @@ mod server;
 mod session_connect;
 mod settings;
 mod task;
+mod transport;
 
 pub use client::{ws_connect, WsConnect};
 pub use error::WsError;

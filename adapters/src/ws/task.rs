@@ -26,30 +26,17 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
-use bytes::Bytes;
 use sansweb_core::ws::{CloseCode, Error as CoreError, Event, State, WebSocket as CoreWs};
 
 use super::handle::{Info, WebSocket};
 use super::settings::{RECV_QUEUE_BYTES, RECV_QUEUE_MESSAGES};
+use super::transport::WsTransport;
 use super::{WsError, WsMessage};
-use crate::driver::{Sink, Transport};
 use crate::rt::Stream;
 use crate::web::{BoxFuture, DynRuntime};
 
 /// Most reads in one poll before the task yields to the executor.
 const READS_PER_POLL: usize = 16;
-
-impl Sink for CoreWs {
-    fn input(&mut self, now: Instant, bytes: &[u8]) {
-        self.handle_input(now, bytes);
-    }
-    fn eof(&mut self, now: Instant) {
-        self.handle_eof(now);
-    }
-    fn transmit(&mut self) -> Option<Bytes> {
-        self.poll_transmit()
-    }
-}
 
 /// Why the connection ended badly, kept for `close()` to report.
 #[derive(Debug, Clone)]
@@ -237,7 +224,7 @@ pub(crate) fn spawn(
     let handle = WebSocket::new(shared.clone(), rt.clone(), info);
     let task = SocketTask {
         shared,
-        transport: Transport::new(stream),
+        transport: WsTransport::new(stream),
         rt: rt.clone(),
         sleep: None,
     };
@@ -247,7 +234,7 @@ pub(crate) fn spawn(
 
 struct SocketTask {
     shared: SharedRef,
-    transport: Transport<Box<dyn Stream>>,
+    transport: WsTransport<Box<dyn Stream>>,
     rt: DynRuntime,
     sleep: Option<(Instant, BoxFuture<()>)>,
 }

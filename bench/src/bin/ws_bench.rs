@@ -115,7 +115,7 @@ async fn sansweb_echo(
             loop {
                 let sent = match ws.receive().await {
                     WsMessage::Text(t) => ws.send_str(&t).await,
-                    WsMessage::Binary(b) => ws.send_bytes(&b).await,
+                    WsMessage::Binary(b) => ws.send_bytes_owned(b).await,
                     _ => break,
                 };
                 if sent.is_err() {

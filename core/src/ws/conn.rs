@@ -37,15 +37,16 @@
 use std::collections::VecDeque;
 use std::time::Instant;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 
 use super::close::{CloseCode, CloseFrame, MAX_CONTROL_PAYLOAD};
 use super::config::Config;
 use super::deflate::{Deflater, Inflater};
 use super::error::{Error, LocalError, ProtocolError};
 use super::frame::{encode_frame, FrameHeader, FrameRules, OpCode, Role};
-use super::mask::apply_mask;
+use super::mask::apply_mask_at;
 use super::message::{Assembler, Message};
+use super::readbuf::ReadBuf;
 use crate::time::TimerTable;
 
 /// Where client-role masking keys come from. Keys must be unpredictable to anyone who
@@ -128,6 +129,31 @@ pub enum State {
     Closed,
 }
 
+/// Spare bytes offered per read when no large frame is arriving.
+const READ_CHUNK: usize = 64 * 1024;
+/// The smallest read worth making (less spare than this and the buffer grows first).
+const MIN_READ: usize = 4 * 1024;
+/// A frame's payload may be given room ahead of its arrival up to this many times what
+/// already arrived of it (see `read_want`).
+const AHEAD_FACTOR: usize = 16;
+/// Owned payloads at least this long are queued as they are rather than copied.
+const ZERO_COPY_MIN: usize = 16 * 1024;
+
+/// A payload to send: borrowed (copied into the output) or given away.
+enum Payload<'a> {
+    Borrowed(&'a [u8]),
+    Owned(Bytes),
+}
+
+impl Payload<'_> {
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Payload::Borrowed(b) => b,
+            Payload::Owned(b) => b,
+        }
+    }
+}
+
 const T_CLOSE: usize = 0;
 const T_TRANSPORT: usize = 1;
 const T_PING: usize = 2;
@@ -139,13 +165,17 @@ pub struct WebSocket {
     config: Config,
     state: State,
     rules: FrameRules,
-    rbuf: BytesMut,
+    rbuf: ReadBuf,
     pending_header: Option<FrameHeader>,
+    /// Payload bytes of the pending frame already unmasked in place.
+    unmasked: usize,
     assembler: Assembler,
     deflater: Option<Deflater>,
     /// Kind (text = true) of the fragmented message we are sending, if any.
     sending_fragmented: Option<bool>,
     mask_keys: Option<Box<dyn MaskKeySource>>,
+    /// Bytes to write that precede `out` (large payloads queued without a copy).
+    queued: VecDeque<Bytes>,
     out: BytesMut,
     events: VecDeque<Event>,
     timers: TimerTable<4>,
@@ -208,11 +238,13 @@ impl WebSocket {
             assembler: Assembler::new(config.max_message_size, inflater),
             config,
             state: State::Open,
-            rbuf: BytesMut::new(),
+            rbuf: ReadBuf::default(),
             pending_header: None,
+            unmasked: 0,
             deflater,
             sending_fragmented: None,
             mask_keys,
+            queued: VecDeque::new(),
             out: BytesMut::new(),
             events: VecDeque::new(),
             timers,
@@ -241,12 +273,68 @@ impl WebSocket {
         if self.peer_closed || matches!(self.state, State::Failed | State::Closed) {
             return; // nothing may follow the peer's close frame; a failed link is dead
         }
-        self.rbuf.extend_from_slice(data);
-        self.process(now);
-        if self.rbuf.is_empty() && self.rbuf.capacity() > 64 * 1024 {
-            // Idle connections should not pin a large buffer from one big message.
-            self.rbuf = BytesMut::new();
+        let want = self.read_want();
+        self.rbuf.extend_from_slice(data, want);
+        self.after_input(now);
+    }
+
+    /// A buffer to read transport bytes into, for drivers that want to skip the copy
+    /// [`handle_input`](Self::handle_input) makes: read into the returned slice, then
+    /// call [`handle_read`](Self::handle_read) with the count. The slice is at least
+    /// 4 KiB and, while a large frame arrives, sized for the rest of it (up to a bound
+    /// that grows with the bytes the peer really sent, so a declared length alone
+    /// cannot make the buffer grow). Empty once nothing more will be read.
+    #[must_use]
+    pub fn input_buffer(&mut self) -> &mut [u8] {
+        if self.peer_closed || matches!(self.state, State::Failed | State::Closed) {
+            return &mut [];
         }
+        let want = self.read_want();
+        let min = match &self.pending_header {
+            // Room for the rest of the frame (within the bound), so it arrives in
+            // place instead of in a buffer that must grow and copy midway.
+            Some(_) => want,
+            None => MIN_READ,
+        };
+        self.rbuf.spare_mut(min, want)
+    }
+
+    /// `n` bytes were read into the start of the slice [`input_buffer`](Self::input_buffer)
+    /// gave; processes them like [`handle_input`](Self::handle_input).
+    pub fn handle_read(&mut self, now: Instant, n: usize) {
+        if self.peer_closed || matches!(self.state, State::Failed | State::Closed) {
+            return;
+        }
+        self.rbuf.commit(n);
+        self.after_input(now);
+    }
+
+    fn after_input(&mut self, now: Instant) {
+        self.process(now);
+        if self.rbuf.is_empty()
+            && (self.rbuf.capacity() > READ_CHUNK || self.rbuf.spare_len() < MIN_READ)
+        {
+            // Idle connections should not pin a large buffer from one big message, nor
+            // (through a small leftover tail) the allocation a message handed out lives in.
+            self.rbuf.release();
+        }
+    }
+
+    /// How many spare bytes the read buffer should offer. While a frame's payload
+    /// arrives, room for the rest of it, but never more than `AHEAD_FACTOR` times what
+    /// the peer already sent of it: the declared length is only a claim, and reserving
+    /// all of it up front let a few bytes of header pin `max_frame_size` of memory per
+    /// connection (websocket-rs CVE-2022-35922). Within that bound, a large frame lands
+    /// in one allocation that becomes the message, with at most one early regrowth.
+    fn read_want(&self) -> usize {
+        let Some(h) = &self.pending_header else {
+            return READ_CHUNK;
+        };
+        // The length was checked against max_frame_size, so it fits in usize.
+        let len = usize::try_from(h.payload_len).unwrap_or(usize::MAX);
+        let have = self.rbuf.len();
+        let bound = have.saturating_mul(AHEAD_FACTOR).max(READ_CHUNK);
+        len.saturating_sub(have).min(bound).max(MIN_READ)
     }
 
     /// The transport reached end of input (the peer closed its side).
@@ -302,6 +390,9 @@ impl WebSocket {
     /// The next bytes to write to the transport, in order.
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        if let Some(bytes) = self.queued.pop_front() {
+            return Some(bytes);
+        }
         if self.out.is_empty() {
             None
         } else {
@@ -320,30 +411,38 @@ impl WebSocket {
     /// says so (see the module docs).
     #[must_use]
     pub fn should_close_transport(&self) -> bool {
-        self.close_transport && self.out.is_empty()
+        self.close_transport && self.out.is_empty() && self.queued.is_empty()
     }
 
     // ----- sending -----
 
     /// Sends a whole text message.
     pub fn send_text(&mut self, text: &str) -> Result<(), LocalError> {
-        self.send_data(true, text.as_bytes(), true, false)
+        self.send_data(true, Payload::Borrowed(text.as_bytes()), true, false)
     }
 
     /// Sends a whole binary message.
     pub fn send_binary(&mut self, data: &[u8]) -> Result<(), LocalError> {
-        self.send_data(false, data, true, false)
+        self.send_data(false, Payload::Borrowed(data), true, false)
+    }
+
+    /// Sends a whole binary message the caller gives away. Without compression, a large
+    /// payload is queued as it is, without a copy: as is on the server, masked in place
+    /// on the client when `data` is its buffer's only owner (otherwise it is copied once,
+    /// like [`send_binary`](Self::send_binary)).
+    pub fn send_binary_owned(&mut self, data: Bytes) -> Result<(), LocalError> {
+        self.send_data(false, Payload::Owned(data), true, false)
     }
 
     /// Sends one fragment of a text message; `fin` ends the message. Control frames may
     /// be sent between fragments; other messages may not.
     pub fn send_text_fragment(&mut self, text: &str, fin: bool) -> Result<(), LocalError> {
-        self.send_data(true, text.as_bytes(), fin, true)
+        self.send_data(true, Payload::Borrowed(text.as_bytes()), fin, true)
     }
 
     /// Sends one fragment of a binary message; `fin` ends the message.
     pub fn send_binary_fragment(&mut self, data: &[u8], fin: bool) -> Result<(), LocalError> {
-        self.send_data(false, data, fin, true)
+        self.send_data(false, Payload::Borrowed(data), fin, true)
     }
 
     /// Sends a ping (payload at most 125 bytes).
@@ -391,7 +490,7 @@ impl WebSocket {
     fn send_data(
         &mut self,
         text: bool,
-        data: &[u8],
+        data: Payload<'_>,
         fin: bool,
         fragment_api: bool,
     ) -> Result<(), LocalError> {
@@ -408,11 +507,14 @@ impl WebSocket {
         match self.deflater.as_mut() {
             Some(d) => {
                 let mut compressed = Vec::new();
-                d.compress(data, fin, &mut compressed);
+                d.compress(data.as_slice(), fin, &mut compressed);
                 let first = opcode != OpCode::Continuation;
                 self.write_frame(opcode, fin, first, &compressed);
             }
-            None => self.write_frame(opcode, fin, false, data),
+            None => match data {
+                Payload::Borrowed(data) => self.write_frame(opcode, fin, false, data),
+                Payload::Owned(data) => self.write_frame_owned(opcode, fin, data),
+            },
         }
         self.sending_fragmented = if fin { None } else { Some(text) };
         Ok(())
@@ -423,13 +525,46 @@ impl WebSocket {
         encode_frame(&mut self.out, opcode, fin, rsv1, mask, payload);
     }
 
+    /// Like `write_frame`, but a large payload goes out as its own `Bytes`, uncopied.
+    fn write_frame_owned(&mut self, opcode: OpCode, fin: bool, payload: Bytes) {
+        if payload.len() < ZERO_COPY_MIN {
+            // An extra write slice costs more than copying a small payload.
+            return self.write_frame(opcode, fin, false, &payload);
+        }
+        let mask = self.mask_keys.as_mut().map(|k| k.next_key());
+        let payload = match mask {
+            None => payload,
+            Some(k) => match payload.try_into_mut() {
+                Ok(mut owned) => {
+                    apply_mask_at(&mut owned, k, 0);
+                    owned.freeze()
+                }
+                // Someone else still holds these bytes: masking needs our own copy.
+                Err(shared) => {
+                    encode_frame(&mut self.out, opcode, fin, false, mask, &shared);
+                    return;
+                }
+            },
+        };
+        let header = FrameHeader {
+            fin,
+            rsv1: false,
+            opcode,
+            mask,
+            payload_len: payload.len() as u64,
+        };
+        header.encode(&mut self.out);
+        self.queued.push_back(self.out.split().freeze());
+        self.queued.push_back(payload);
+    }
+
     // ----- receiving -----
 
     fn process(&mut self, now: Instant) {
         loop {
             let header = match self.pending_header.take() {
                 Some(h) => h,
-                None => match FrameHeader::parse(&self.rbuf, &self.rules) {
+                None => match FrameHeader::parse(self.rbuf.data(), &self.rules) {
                     Ok(None) => break,
                     Err(e) => return self.fail(e),
                     Ok(Some((h, n))) => {
@@ -445,19 +580,19 @@ impl WebSocket {
             };
             // The length was checked against max_frame_size, so it fits in usize.
             let len = usize::try_from(header.payload_len).unwrap_or(usize::MAX);
-            if self.rbuf.len() < len {
-                // The declared length is only the peer's claim: reserving all of it up
-                // front let a few bytes of header pin max_message_size of memory per
-                // connection (websocket-rs CVE-2022-35922). Reserve a step; the buffer
-                // grows with the bytes that actually arrive.
-                const RESERVE_STEP: usize = 64 * 1024;
-                self.rbuf.reserve((len - self.rbuf.len()).min(RESERVE_STEP));
+            // Unmask what arrived of the payload now, while it is still in cache (the
+            // buffer's growth is bounded in `read_want`, not here).
+            let have = self.rbuf.len().min(len);
+            if let Some(k) = header.mask {
+                let from = self.unmasked;
+                apply_mask_at(&mut self.rbuf.data_mut()[from..have], k, from);
+            }
+            if have < len {
+                self.unmasked = have;
                 self.pending_header = Some(header);
                 break;
             }
-            if let Some(k) = header.mask {
-                apply_mask(&mut self.rbuf[..len], k);
-            }
+            self.unmasked = 0;
             // The payload is the first `len` bytes of `rbuf`, unmasked in place; whoever
             // handles it takes it out (zero-copy for binary, one copy into a String).
             self.on_frame(now, &header, len);
@@ -503,8 +638,9 @@ impl WebSocket {
     fn on_close(&mut self, now: Instant, frame: CloseFrame) {
         self.peer_closed = true;
         self.assembler.clear();
-        self.rbuf = BytesMut::new();
+        self.rbuf.release();
         self.pending_header = None;
+        self.unmasked = 0;
         if self.state == State::Open {
             // Echo the code (not the reason, which only costs bytes); an empty close is
             // echoed empty, since 1005 may not be sent.
@@ -542,8 +678,9 @@ impl WebSocket {
         self.close_transport = true;
         self.timers.clear_all();
         self.assembler.clear();
-        self.rbuf = BytesMut::new();
+        self.rbuf.release();
         self.pending_header = None;
+        self.unmasked = 0;
     }
 
     /// Whether a fragmented message is being received (for diagnostics and tests).

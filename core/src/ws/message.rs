@@ -14,11 +14,12 @@
 //! push the message past `max_message_size` fails before its payload is buffered; the
 //! inflated size is capped again while inflating.
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::Bytes;
 
 use super::deflate::{InflateError, Inflater};
 use super::error::ProtocolError;
 use super::frame::{FrameHeader, OpCode};
+use super::readbuf::ReadBuf;
 use super::utf8::Utf8Validator;
 
 /// A complete data message.
@@ -77,11 +78,11 @@ impl Assembler {
     }
 
     /// Adds a data frame (header already checked) whose unmasked payload is the first
-    /// `len` bytes of `buf`; those bytes are consumed.
+    /// `len` bytes of `buf` (the caller checked they are there); those bytes are consumed.
     pub(crate) fn push(
         &mut self,
         h: &FrameHeader,
-        buf: &mut BytesMut,
+        buf: &mut ReadBuf,
         len: usize,
     ) -> Result<Option<Message>, ProtocolError> {
         if self.partial.is_none() && h.fin && !h.rsv1 {
@@ -89,7 +90,7 @@ impl Assembler {
             // copy; text is validated in place and copied once into its String.
             return Ok(Some(match h.opcode {
                 OpCode::Text => {
-                    let text = std::str::from_utf8(&buf[..len])
+                    let text = std::str::from_utf8(&buf.data()[..len])
                         .map(str::to_owned)
                         .map_err(|_| ProtocolError::InvalidUtf8);
                     buf.advance(len);
@@ -98,7 +99,7 @@ impl Assembler {
                 _ => Message::Binary(buf.split_to(len).freeze()),
             }));
         }
-        let r = self.push_partial(h, &buf[..len]);
+        let r = self.push_partial(h, &buf.data()[..len]);
         buf.advance(len);
         r
     }

@@ -33,6 +33,8 @@
 pub mod close;
 pub mod config;
 pub mod conn;
+#[cfg(test)]
+mod conn_io_tests;
 pub mod deflate;
 pub mod error;
 pub mod frame;
@@ -40,6 +42,7 @@ pub mod handshake;
 pub mod mask;
 mod message;
 mod negotiation;
+mod readbuf;
 pub mod utf8;
 
 pub use close::{CloseCode, CloseFrame};

@@ -1,0 +1,144 @@
+//! Tests of the zero-copy paths of [`WebSocket`]: reading straight into the core's buffer
+//! (`input_buffer` + `handle_read`) and sending owned payloads (`send_binary_owned`).
+//! Each must give exactly what the copying paths give.
+
+#![allow(clippy::disallowed_methods)] // one Instant::now() as the base of a virtual clock
+
+use std::time::Instant;
+
+use bytes::Bytes;
+
+use super::{Config, Event, SeededMaskKeys, WebSocket};
+
+fn keys() -> SeededMaskKeys {
+    SeededMaskKeys::new(*b"testkeys")
+}
+
+fn drain(ws: &mut WebSocket) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(b) = ws.poll_transmit() {
+        out.extend_from_slice(&b);
+    }
+    out
+}
+
+fn events(ws: &mut WebSocket) -> Vec<Event> {
+    std::iter::from_fn(|| ws.poll_event()).collect()
+}
+
+/// Feeds `wire` through `input_buffer`/`handle_read`, at most `chunk` bytes per read.
+fn feed_direct(ws: &mut WebSocket, now: Instant, wire: &[u8], chunk: usize) {
+    let mut rest = wire;
+    while !rest.is_empty() {
+        let buf = ws.input_buffer();
+        if buf.is_empty() {
+            return; // the core reads nothing more
+        }
+        let n = buf.len().min(chunk).min(rest.len());
+        buf[..n].copy_from_slice(&rest[..n]);
+        ws.handle_read(now, n);
+        rest = &rest[n..];
+    }
+}
+
+/// A client's frames for: a 1 MiB binary message, a text, a ping, a 200 KiB binary.
+fn client_wire(now: Instant) -> (Vec<u8>, Vec<Event>) {
+    let mut c = WebSocket::client(Config::default(), keys(), now);
+    let big: Vec<u8> = (0..1 << 20).map(|i| (i * 31 % 251) as u8).collect();
+    let mid: Vec<u8> = (0..200 << 10).map(|i| (i % 7) as u8).collect();
+    c.send_binary(&big).unwrap();
+    c.send_text("héllo").unwrap();
+    c.send_ping(b"p").unwrap();
+    c.send_binary(&mid).unwrap();
+    let expected = vec![
+        Event::Binary(Bytes::from(big)),
+        Event::Text("héllo".into()),
+        Event::Ping(Bytes::from_static(b"p")),
+        Event::Binary(Bytes::from(mid)),
+    ];
+    (drain(&mut c), expected)
+}
+
+#[test]
+fn direct_reads_give_the_same_events_as_handle_input_at_any_read_size() {
+    let now = Instant::now();
+    let (wire, expected) = client_wire(now);
+    let mut copied = WebSocket::server(Config::default(), now);
+    copied.handle_input(now, &wire);
+    assert_eq!(events(&mut copied), expected);
+    let pong = drain(&mut copied);
+    assert!(!pong.is_empty());
+    for chunk in [1, 7, 4096, 65_536, 100_000, usize::MAX] {
+        let mut direct = WebSocket::server(Config::default(), now);
+        feed_direct(&mut direct, now, &wire, chunk);
+        assert_eq!(events(&mut direct), expected, "reads of {chunk}");
+        // The pong for the ping is the same too.
+        assert_eq!(drain(&mut direct), pong);
+    }
+}
+
+#[test]
+fn a_declared_length_alone_does_not_grow_the_buffer() {
+    let now = Instant::now();
+    let mut s = WebSocket::server(Config::default(), now);
+    // A masked binary frame header declaring 4 MiB (the default limit), no payload.
+    let mut wire = vec![0x82, 0x80 | 127];
+    wire.extend_from_slice(&(4u64 << 20).to_be_bytes());
+    wire.extend_from_slice(&[1, 2, 3, 4]);
+    feed_direct(&mut s, now, &wire, usize::MAX);
+    assert!(
+        s.input_buffer().len() <= 128 << 10,
+        "lent {}",
+        s.input_buffer().len()
+    );
+    // As payload really arrives, the room ahead grows with it (and stays bounded by it).
+    let payload = vec![0u8; 256 << 10];
+    feed_direct(&mut s, now, &payload, usize::MAX);
+    let lent = s.input_buffer().len();
+    assert!(lent > 256 << 10 && lent <= 16 * (256 << 10), "lent {lent}");
+}
+
+#[test]
+fn nothing_is_lent_after_the_peers_close() {
+    let now = Instant::now();
+    let mut c = WebSocket::client(Config::default(), keys(), now);
+    c.send_close(now, super::CloseCode::NORMAL, "").unwrap();
+    let wire = drain(&mut c);
+    let mut s = WebSocket::server(Config::default(), now);
+    feed_direct(&mut s, now, &wire, usize::MAX);
+    assert!(matches!(events(&mut s)[..], [Event::Close(_)]));
+    assert!(s.input_buffer().is_empty());
+}
+
+#[test]
+fn owned_sends_put_the_same_bytes_on_the_wire() {
+    let now = Instant::now();
+    for len in [0, 10, 16 << 10, 300 << 10] {
+        let data: Vec<u8> = (0..len).map(|i| (i % 253) as u8).collect();
+        // Server: no mask; the payload goes out as its own slice when large.
+        let mut a = WebSocket::server(Config::default(), now);
+        let mut b = WebSocket::server(Config::default(), now);
+        a.send_binary(&data).unwrap();
+        b.send_binary_owned(Bytes::from(data.clone())).unwrap();
+        a.send_text("after").unwrap();
+        b.send_text("after").unwrap();
+        assert_eq!(drain(&mut a), drain(&mut b), "server, {len} bytes");
+        // Client, sole owner (masked in place) and shared (copied): the same keys, so
+        // the same bytes.
+        let mut a = WebSocket::client(Config::default(), keys(), now);
+        let mut b = WebSocket::client(Config::default(), keys(), now);
+        let mut c = WebSocket::client(Config::default(), keys(), now);
+        let shared = Bytes::from(data.clone());
+        a.send_binary(&data).unwrap();
+        b.send_binary_owned(Bytes::from(data.clone())).unwrap();
+        c.send_binary_owned(shared.clone()).unwrap();
+        let wire = drain(&mut a);
+        assert_eq!(wire, drain(&mut b), "client, {len} bytes");
+        assert_eq!(wire, drain(&mut c), "client shared, {len} bytes");
+        assert_eq!(&shared[..], &data[..], "the caller's bytes are untouched");
+        // And the server reads it back.
+        let mut s = WebSocket::server(Config::default(), now);
+        s.handle_input(now, &wire);
+        assert_eq!(events(&mut s), vec![Event::Binary(Bytes::from(data))]);
+    }
+}

@@ -1,0 +1,172 @@
+//! The connection's read buffer: bytes from the transport, parsed and unmasked in place,
+//! handed out as `Bytes` without a copy.
+//!
+//! # Theory of operation
+//!
+//! The driver may read straight into this buffer ([`WebSocket::input_buffer`] then
+//! [`WebSocket::handle_read`]) instead of reading into its own and having the core copy
+//! (`handle_input`). The core forbids `unsafe`, so it cannot lend out uninitialized
+//! capacity; instead `buf.len()` is the *initialized* part and `filled` the part that
+//! holds data:
+//!
+//! ```text
+//!   buf: [ data (parsed, unmasked in place) | spare, initialized, lent for reads | capacity ]
+//!          0 ........................ filled ............................ buf.len()
+//! ```
+//!
+//! Spare bytes are zeroed once, when the buffer grows, never per read. A complete frame's
+//! payload is split off the front (`split_to` + `freeze`): the message shares the
+//! allocation, and the remainder keeps the spare for the next reads.
+//!
+//! Growth takes a fresh allocation (copying only the `filled` bytes), so memory held by a
+//! message already handed to the user is not kept alive by the buffer longer than needed.
+//!
+//! [`WebSocket::input_buffer`]: super::WebSocket::input_buffer
+//! [`WebSocket::handle_read`]: super::WebSocket::handle_read
+
+use bytes::{Buf, BytesMut};
+
+/// See the module docs.
+#[derive(Debug, Default)]
+pub(crate) struct ReadBuf {
+    buf: BytesMut,
+    filled: usize,
+}
+
+impl ReadBuf {
+    /// Bytes held (read but not consumed).
+    pub(crate) fn len(&self) -> usize {
+        self.filled
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.filled == 0
+    }
+
+    /// Initialized bytes beyond the data, ready to be read into.
+    pub(crate) fn spare_len(&self) -> usize {
+        self.buf.len() - self.filled
+    }
+
+    /// The data.
+    pub(crate) fn data(&self) -> &[u8] {
+        &self.buf[..self.filled]
+    }
+
+    /// The data, for unmasking in place.
+    pub(crate) fn data_mut(&mut self) -> &mut [u8] {
+        &mut self.buf[..self.filled]
+    }
+
+    /// Drops the first `n` bytes of data.
+    pub(crate) fn advance(&mut self, n: usize) {
+        let n = n.min(self.filled);
+        self.buf.advance(n);
+        self.filled -= n;
+    }
+
+    /// Takes the first `n` bytes of data out (no copy: they share the allocation).
+    pub(crate) fn split_to(&mut self, n: usize) -> BytesMut {
+        let n = n.min(self.filled);
+        self.filled -= n;
+        self.buf.split_to(n)
+    }
+
+    /// Makes at least `min` spare bytes available (growing to `want` spare bytes when it
+    /// must grow) and lends them. Write from the start, then [`commit`](Self::commit).
+    pub(crate) fn spare_mut(&mut self, min: usize, want: usize) -> &mut [u8] {
+        if self.spare_len() < min {
+            let target = self.filled + want.max(min);
+            if self.buf.capacity() >= target {
+                // Zeroes only the extension; no reallocation.
+                self.buf.resize(target, 0);
+            } else {
+                let mut fresh = BytesMut::zeroed(target);
+                fresh[..self.filled].copy_from_slice(&self.buf[..self.filled]);
+                self.buf = fresh;
+            }
+        }
+        &mut self.buf[self.filled..]
+    }
+
+    /// `n` bytes were written at the start of the slice [`spare_mut`](Self::spare_mut) lent.
+    pub(crate) fn commit(&mut self, n: usize) {
+        self.filled += n.min(self.spare_len());
+    }
+
+    /// Copies `data` in (the path for drivers that read into their own buffer).
+    pub(crate) fn extend_from_slice(&mut self, data: &[u8], want: usize) {
+        // At least double on growth, so a stream of tiny inputs costs O(n) copying.
+        let want = want.max(self.filled);
+        self.spare_mut(data.len(), want)[..data.len()].copy_from_slice(data);
+        self.commit(data.len());
+    }
+
+    /// Releases the memory (idle connection, or nothing more will be read).
+    pub(crate) fn release(&mut self) {
+        *self = ReadBuf::default();
+    }
+
+    /// Bytes the allocation behind the buffer can hold from the data's start.
+    pub(crate) fn capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_commit_and_split_without_losing_bytes() {
+        let mut b = ReadBuf::default();
+        let spare = b.spare_mut(4, 16);
+        assert_eq!(spare.len(), 16);
+        spare[..5].copy_from_slice(b"hello");
+        b.commit(5);
+        assert_eq!(b.data(), b"hello");
+        assert_eq!(b.spare_len(), 11);
+        // Enough spare: no growth, the lent slice starts after the data.
+        let spare = b.spare_mut(8, 1000);
+        assert_eq!(spare.len(), 11);
+        spare[..6].copy_from_slice(b" world");
+        b.commit(6);
+        assert_eq!(&b.split_to(5)[..], b"hello");
+        b.advance(1);
+        assert_eq!(b.data(), b"world");
+        // Growth keeps the data.
+        let spare = b.spare_mut(100, 200);
+        assert_eq!(spare.len(), 200);
+        assert_eq!(b.data(), b"world");
+        assert!(b.capacity() >= 205);
+    }
+
+    #[test]
+    fn commit_and_split_are_clamped() {
+        let mut b = ReadBuf::default();
+        let _ = b.spare_mut(3, 3);
+        b.commit(10);
+        assert_eq!(b.len(), 3);
+        assert_eq!(b.split_to(10).len(), 3);
+        assert!(b.is_empty());
+        b.advance(5);
+        assert!(b.is_empty());
+    }
+
+    #[test]
+    fn extend_grows_geometrically_and_keeps_order() {
+        let mut b = ReadBuf::default();
+        let mut allocations = 0;
+        let mut last_cap = 0;
+        for i in 0..10_000u32 {
+            b.extend_from_slice(&[i as u8], 1);
+            if b.capacity() != last_cap {
+                allocations += 1;
+                last_cap = b.capacity();
+            }
+        }
+        assert_eq!(b.len(), 10_000);
+        assert!(b.data().iter().enumerate().all(|(i, &x)| x == i as u8));
+        assert!(allocations < 30, "{allocations} allocations");
+    }
+}
