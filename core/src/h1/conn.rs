@@ -447,6 +447,15 @@ impl<R: Role> Conn<R> {
         }
     }
 
+    /// Whether the next event is already known to be [`Event::End`]: right after the
+    /// `Head` of a message without a body (a request with neither `Content-Length` nor
+    /// `Transfer-Encoding`, a response to HEAD, a 204). A server can then skip setting
+    /// up a body reader for the request; `poll_event` still delivers the `End`.
+    #[must_use]
+    pub fn next_event_is_end(&self) -> bool {
+        matches!(self.pending.front(), Some(Event::End))
+    }
+
     /// Whether nothing more will be exchanged: once `poll_transmit` is drained, close the
     /// transport.
     #[must_use]
