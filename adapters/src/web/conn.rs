@@ -350,13 +350,13 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
                 hook(info, &mut response);
             }
         }
-        if !response.headers.contains_key(header::DATE) {
-            response.headers.insert(header::DATE, http_date_now());
+        if response.headers.first(header::DATE.as_str()).is_none() {
+            response.headers.push(header::DATE, http_date_now());
         }
         let now = self.rt.now();
         let mut head = ResponseHead::new(response.status);
         head.reason = response.reason.take();
-        head.headers = std::mem::take(&mut response.headers).into();
+        head.headers = std::mem::take(&mut response.headers);
         ex.status = head.status.as_u16();
         if let Some(on_upgrade) = response.on_upgrade.take() {
             match self.conn.send_response(now, head) {

@@ -277,7 +277,9 @@ pub(crate) fn response_has_body(status: StatusCode, method: &Method) -> bool {
 }
 
 /// Gathers facts from an outgoing header map (already valid `http` types).
-pub(crate) fn facts_of(headers: &http::HeaderMap) -> Result<FieldFacts, ErrorKind> {
+pub(crate) fn facts_of<'a>(
+    headers: impl Iterator<Item = (&'a HeaderName, &'a http::HeaderValue)>,
+) -> Result<FieldFacts, ErrorKind> {
     let mut facts = FieldFacts::default();
     for (name, value) in headers {
         facts
