@@ -1089,3 +1089,37 @@ impl Conn<Client> {
             && !self.eof
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::disallowed_methods)] // one clock reading as the virtual clock's base
+    use super::*;
+
+    /// `next_event_is_end` is true right after the head of a bodiless request (and the
+    /// `End` still comes), false after a head with a body; whole or byte by byte.
+    #[test]
+    fn end_is_known_with_a_bodiless_head() {
+        let input: &[u8] = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+        let with_body: &[u8] = b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi";
+        let now = Instant::now();
+        for (bytes, bodiless) in [(input, true), (with_body, false)] {
+            for step in [bytes.len(), 1] {
+                let mut conn = Conn::<Server>::new(Config::server(), now);
+                let mut head = None;
+                for chunk in bytes.chunks(step) {
+                    conn.handle_input(now, chunk);
+                    if head.is_none() {
+                        head = conn.poll_event();
+                    }
+                }
+                assert!(matches!(head, Some(Event::Head(_))), "{bytes:?}");
+                assert_eq!(conn.next_event_is_end(), bodiless, "{bytes:?} by {step}");
+                if bodiless {
+                    assert_eq!(conn.poll_event(), Some(Event::End));
+                } else {
+                    assert!(matches!(conn.poll_event(), Some(Event::Data(_))));
+                }
+            }
+        }
+    }
+}

@@ -521,4 +521,45 @@ mod tests {
         assert_eq!(head.headers.first("X-A"), Some(&b"1"[..]));
         assert_eq!(head.headers.first("x-b"), None);
     }
+
+    /// Fields pushed on a new head are kept in place and read like a map; a third,
+    /// a change, or `into_map` all give the same map as appending to a `HeaderMap`.
+    #[test]
+    fn pushed_fields_read_and_change_like_a_map() {
+        let ct = HeaderValue::from_static("text/plain");
+        let date = HeaderValue::from_static("Sun, 29 Nov 2026 16:14:12 GMT");
+        let mut fields = HeaderFields::default();
+        assert!(fields.is_empty());
+        assert_eq!(fields.first("date"), None);
+        fields.push(http::header::CONTENT_TYPE, ct.clone());
+        fields.push(http::header::DATE, date.clone());
+        assert_eq!(fields.first("Date"), Some(date.as_bytes()));
+        let walked: Vec<_> = fields.iter_fields().map(|(n, v)| (n.clone(), v.clone())).collect();
+        assert_eq!(
+            walked,
+            [
+                (http::header::CONTENT_TYPE, ct.clone()),
+                (http::header::DATE, date.clone())
+            ]
+        );
+        let mut expected = HeaderMap::new();
+        expected.append(http::header::CONTENT_TYPE, ct.clone());
+        expected.append(http::header::DATE, date.clone());
+        assert_eq!(fields, expected);
+        assert_eq!(fields.clone().into_map(), expected);
+
+        // A third field, after the map was read: the map carries all three, in order.
+        fields.push(http::header::SERVER, HeaderValue::from_static("s"));
+        expected.append(http::header::SERVER, HeaderValue::from_static("s"));
+        assert_eq!(fields, expected);
+        let names: Vec<_> = fields.iter_fields().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["content-type", "date", "server"]);
+
+        // Changes through `DerefMut` apply to the kept fields.
+        let mut two = HeaderFields::default();
+        two.push(http::header::CONTENT_TYPE, ct);
+        two.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("x/y"));
+        assert_eq!(two.first("content-type"), Some(&b"x/y"[..]));
+        assert_eq!(two.len(), 1);
+    }
 }
