@@ -302,7 +302,9 @@ impl HeaderFields {
             Fields::Received { section, mut map } => {
                 map.take().unwrap_or_else(|| build_map(&section))
             }
-            Fields::Few { fields, mut map } => map.take().map_or_else(|| few_map(&fields), |map| *map),
+            Fields::Few { fields, mut map } => {
+                map.take().map_or_else(|| few_map(&fields), |map| *map)
+            }
         }
     }
 }
@@ -534,7 +536,10 @@ mod tests {
         fields.push(http::header::CONTENT_TYPE, ct.clone());
         fields.push(http::header::DATE, date.clone());
         assert_eq!(fields.first("Date"), Some(date.as_bytes()));
-        let walked: Vec<_> = fields.iter_fields().map(|(n, v)| (n.clone(), v.clone())).collect();
+        let walked: Vec<_> = fields
+            .iter_fields()
+            .map(|(n, v)| (n.clone(), v.clone()))
+            .collect();
         assert_eq!(
             walked,
             [
