@@ -54,7 +54,8 @@ impl Future for CatchUnwind {
 
 /// The request being answered.
 struct Exchange {
-    body: BodyHandle,
+    /// `None` for a request without a body.
+    body: Option<BodyHandle>,
     body_done: bool,
     handler: Option<CatchUnwind>,
     /// A request's head (without body) kept for `on_response_prepare` and the log.
@@ -66,6 +67,16 @@ struct Exchange {
     streaming: Option<BodyStream>,
     status: u16,
     sent_bytes: u64,
+}
+
+impl Exchange {
+    /// The handler reads the body and its window has room.
+    fn body_wants_more(&self) -> bool {
+        self.body.as_ref().is_some_and(|body| {
+            let body = body.lock().unwrap_or_else(|e| e.into_inner());
+            body.wanted && body.buffered < BODY_WINDOW
+        })
+    }
 }
 
 enum Outcome {
@@ -217,11 +228,7 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
         let mut progress = false;
         loop {
             if let Some(ex) = &self.exchange {
-                if ex.body_done {
-                    break;
-                }
-                let body = ex.body.lock().unwrap_or_else(|e| e.into_inner());
-                if !body.wanted || body.buffered >= BODY_WINDOW {
+                if ex.body_done || !ex.body_wants_more() {
                     break;
                 }
             }
@@ -230,7 +237,15 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
             };
             progress = true;
             match event {
-                Event::Head(head) => self.start_request(head),
+                Event::Head(head) => {
+                    // Most requests have no body: their `End` is known with the head,
+                    // so take it now and set up no body channel.
+                    let bodiless = self.conn.next_event_is_end();
+                    if bodiless {
+                        let _ = self.conn.poll_event();
+                    }
+                    self.start_request(head, bodiless);
+                }
                 Event::Data(data) => self.with_body(|b| {
                     b.buffered += data.len();
                     b.chunks.push_back(data);
@@ -258,8 +273,8 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
     }
 
     fn with_body(&mut self, f: impl FnOnce(&mut BodyShared)) {
-        if let Some(ex) = &self.exchange {
-            let mut body = ex.body.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(body) = self.exchange.as_ref().and_then(|ex| ex.body.as_ref()) {
+            let mut body = body.lock().unwrap_or_else(|e| e.into_inner());
             f(&mut body);
             if let Some(waker) = body.waker.take() {
                 waker.wake();
@@ -267,8 +282,9 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
         }
     }
 
-    fn start_request(&mut self, head: RequestHead) {
-        let body: BodyHandle = Arc::new(Mutex::new(BodyShared::default()));
+    fn start_request(&mut self, head: RequestHead, bodiless: bool) {
+        let body: Option<BodyHandle> =
+            (!bodiless).then(|| Arc::new(Mutex::new(BodyShared::default())));
         let uri = head.uri.clone();
         let request = Request::from_parts(RequestParts {
             method: head.method,
@@ -288,7 +304,7 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
         let handler = self.app.dispatch(request, uri.path());
         self.exchange = Some(Exchange {
             body,
-            body_done: false,
+            body_done: bodiless,
             handler: Some(CatchUnwind(handler)),
             info,
             method,
@@ -307,10 +323,7 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
         if ex.handler.is_none() {
             return false;
         }
-        let can_drain = |ex: &Exchange| {
-            let body = ex.body.lock().unwrap_or_else(|e| e.into_inner());
-            !ex.body_done && body.wanted && body.buffered < BODY_WINDOW
-        };
+        let can_drain = |ex: &Exchange| !ex.body_done && ex.body_wants_more();
         let could_drain = can_drain(ex);
         let Some(handler) = &mut ex.handler else {
             return false;
@@ -337,13 +350,13 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
                 hook(info, &mut response);
             }
         }
-        if !response.headers.contains_key(header::DATE) {
-            response.headers.insert(header::DATE, http_date_now());
+        if response.headers.first(header::DATE.as_str()).is_none() {
+            response.headers.push(header::DATE, http_date_now());
         }
         let now = self.rt.now();
         let mut head = ResponseHead::new(response.status);
         head.reason = response.reason.take();
-        head.headers = std::mem::take(&mut response.headers).into();
+        head.headers = std::mem::take(&mut response.headers);
         ex.status = head.status.as_u16();
         if let Some(on_upgrade) = response.on_upgrade.take() {
             match self.conn.send_response(now, head) {

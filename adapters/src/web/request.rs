@@ -50,7 +50,8 @@ pub(crate) struct RequestParts {
     pub(crate) match_info: Params,
     pub(crate) remote: Option<SocketAddr>,
     pub(crate) app: AppRef,
-    pub(crate) body: BodyHandle,
+    /// `None` for a request without a body (most GETs): no channel is set up for it.
+    pub(crate) body: Option<BodyHandle>,
     pub(crate) client_max_size: usize,
     /// The path a sub-application sees (its prefix removed), if any.
     pub(crate) rel_path: Option<String>,
@@ -207,8 +208,11 @@ impl Request {
     /// The next piece of the body, `None` at its end. Streams any size in bounded
     /// memory (aiohttp's `request.content`).
     pub async fn chunk(&self) -> Result<Option<Bytes>, HttpError> {
+        let Some(body) = &self.inner.body else {
+            return Ok(None);
+        };
         poll_fn(|cx| {
-            let mut body = self.inner.body.lock().unwrap_or_else(|e| e.into_inner());
+            let mut body = body.lock().unwrap_or_else(|e| e.into_inner());
             body.wanted = true;
             if let Some(chunk) = body.chunks.pop_front() {
                 body.buffered -= chunk.len();
@@ -320,10 +324,7 @@ impl Request {
             match_info: self.inner.match_info.clone(),
             remote: self.inner.remote,
             app: self.inner.app.clone(),
-            body: Arc::new(Mutex::new(BodyShared {
-                ended: true,
-                ..BodyShared::default()
-            })),
+            body: None,
             client_max_size: self.inner.client_max_size,
             rel_path: self.inner.rel_path.clone(),
             runtime: self.inner.runtime.clone(),
@@ -359,7 +360,7 @@ impl Request {
             match_info: Params::default(),
             remote: None,
             app: AppRef(inner),
-            body: Arc::new(Mutex::new(shared)),
+            body: Some(Arc::new(Mutex::new(shared))),
             client_max_size: 1024 * 1024,
             rel_path: None,
             runtime: None,
@@ -374,6 +375,10 @@ impl Request {
 
     /// Trailer fields of a chunked body, once the body was read to its end.
     pub fn trailers(&self) -> Option<HeaderMap> {
-        self.inner.body.lock().ok().and_then(|b| b.trailers.clone())
+        self.inner
+            .body
+            .as_ref()
+            .and_then(|body| body.lock().ok())
+            .and_then(|b| b.trailers.clone())
     }
 }

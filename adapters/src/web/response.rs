@@ -3,6 +3,7 @@
 use bytes::Bytes;
 use futures_lite::Stream;
 use http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
+use sansweb_core::h1::HeaderFields;
 use std::fmt;
 use std::pin::Pin;
 
@@ -39,7 +40,10 @@ impl fmt::Debug for Body {
 pub struct Response {
     pub(crate) status: StatusCode,
     pub(crate) reason: Option<Bytes>,
-    pub(crate) headers: HeaderMap,
+    /// A `HeaderMap` to every reader; the constructors' `Content-Type` (and the
+    /// server's `Date`) are kept without building one, so a plain response is encoded
+    /// straight from them.
+    pub(crate) headers: HeaderFields,
     pub(crate) body: Body,
     pub(crate) on_upgrade: Option<super::upgrade::OnUpgrade>,
 }
@@ -74,7 +78,7 @@ impl Response {
         Self {
             status,
             reason: None,
-            headers: HeaderMap::new(),
+            headers: HeaderFields::default(),
             body: Body::Full(Bytes::new()),
             on_upgrade: None,
         }
@@ -88,7 +92,7 @@ impl Response {
         Fut: std::future::Future<Output = ()> + Send + 'static,
     {
         let mut r = Self::new(StatusCode::SWITCHING_PROTOCOLS);
-        r.headers = headers;
+        r.headers = headers.into();
         r.on_upgrade = Some(Box::new(move |up| Box::pin(on_upgrade(up))));
         r
     }
@@ -173,12 +177,14 @@ impl Response {
     pub fn try_header(&mut self, name: &str, value: &str) -> Result<(), http::Error> {
         let name = HeaderName::from_bytes(name.as_bytes())?;
         let value = HeaderValue::from_str(value)?;
-        self.headers.insert(name, value);
+        self.headers.map_mut().insert(name, value);
         Ok(())
     }
 
+    /// The constructors' content type, on a new response (no fields yet): it is kept
+    /// in place, no map built.
     fn with_content_type(mut self, value: HeaderValue) -> Self {
-        self.headers.insert(header::CONTENT_TYPE, value);
+        self.headers.push(header::CONTENT_TYPE, value);
         self
     }
 
@@ -193,7 +199,7 @@ impl Response {
         }
         match HeaderValue::from_str(&line) {
             Ok(v) => {
-                self.headers.append(header::SET_COOKIE, v);
+                self.headers.map_mut().append(header::SET_COOKIE, v);
             }
             Err(_) => tracing::warn!("ignored invalid cookie {name:?}"),
         }
@@ -207,12 +213,12 @@ impl Response {
 
     /// The headers.
     pub fn headers(&self) -> &HeaderMap {
-        &self.headers
+        self.headers.map()
     }
 
     /// The headers, to change.
     pub fn headers_mut(&mut self) -> &mut HeaderMap {
-        &mut self.headers
+        self.headers.map_mut()
     }
 
     /// The body.
@@ -342,7 +348,7 @@ impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
         let mut r = Response::text(self.text).with_status(self.status);
         for (name, value) in &self.headers {
-            r.headers.insert(name.clone(), value.clone());
+            r.headers.map_mut().insert(name.clone(), value.clone());
         }
         r
     }

@@ -51,6 +51,11 @@ const EXPECT_CONTINUE: usize = 2;
 /// Body chunks at least this large are queued as they are instead of copied.
 const COPY_THRESHOLD: usize = 4096;
 
+/// Output room reserved at once when a head is about to be encoded into less than
+/// `OUT_MIN_ROOM` bytes: 16 pipelined small responses fit in one allocation.
+const OUT_RESERVE: usize = 4096;
+const OUT_MIN_ROOM: usize = 512;
+
 /// What the connection tells its user, one at a time, from [`Conn::poll_event`].
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -447,6 +452,15 @@ impl<R: Role> Conn<R> {
         }
     }
 
+    /// Whether the next event is already known to be [`Event::End`]: right after the
+    /// `Head` of a message without a body (a request with neither `Content-Length` nor
+    /// `Transfer-Encoding`, a response to HEAD, a 204). A server can then skip setting
+    /// up a body reader for the request; `poll_event` still delivers the `End`.
+    #[must_use]
+    pub fn next_event_is_end(&self) -> bool {
+        matches!(self.pending.front(), Some(Event::End))
+    }
+
     /// Whether nothing more will be exchanged: once `poll_transmit` is drained, close the
     /// transport.
     #[must_use]
@@ -610,6 +624,15 @@ impl<R: Role> Conn<R> {
             }
         } else {
             self.head_started(self.now);
+        }
+    }
+
+    /// Room for a batch of responses in the output buffer. Without it the buffer grew
+    /// from nothing by doubling, a reallocation every few pipelined responses; after a
+    /// flush the same allocation is reclaimed here once the written bytes are dropped.
+    fn reserve_out(&mut self) {
+        if self.out.capacity() - self.out.len() < OUT_MIN_ROOM {
+            self.out.reserve(OUT_RESERVE);
         }
     }
 
@@ -920,7 +943,7 @@ impl Conn<Server> {
             self.switch_protocols();
             return Ok(());
         }
-        let facts = facts_of(&head.headers).map_err(Error::local)?;
+        let facts = facts_of(head.headers.iter_fields()).map_err(Error::local)?;
         let mut added = AddedFields::default();
         let mut keep_alive = exchange.keep_alive
             && !facts.connection_close
@@ -970,6 +993,7 @@ impl Conn<Server> {
         {
             added.connection = Some(b"keep-alive");
         }
+        self.reserve_out();
         encode_response(&mut self.out, &head, added).map_err(Error::local)?;
         self.close_after_response = !keep_alive;
         self.start_message(encoder);
@@ -1016,7 +1040,7 @@ impl Conn<Client> {
                 None => {}
             }
         }
-        let facts = facts_of(&head.headers).map_err(Error::local)?;
+        let facts = facts_of(head.headers.iter_fields()).map_err(Error::local)?;
         let encoder = if facts.transfer_encoding {
             if !facts.chunked_final || facts.unknown_coding || facts.content_length.is_some() {
                 return Err(Error::local(ErrorKind::InvalidOutgoingHead(
@@ -1063,5 +1087,39 @@ impl Conn<Client> {
             && matches!(self.reader, Reader::Head { .. })
             && self.read_buf.is_empty()
             && !self.eof
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::disallowed_methods)] // one clock reading as the virtual clock's base
+    use super::*;
+
+    /// `next_event_is_end` is true right after the head of a bodiless request (and the
+    /// `End` still comes), false after a head with a body; whole or byte by byte.
+    #[test]
+    fn end_is_known_with_a_bodiless_head() {
+        let input: &[u8] = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+        let with_body: &[u8] = b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi";
+        let now = Instant::now();
+        for (bytes, bodiless) in [(input, true), (with_body, false)] {
+            for step in [bytes.len(), 1] {
+                let mut conn = Conn::<Server>::new(Config::server(), now);
+                let mut head = None;
+                for chunk in bytes.chunks(step) {
+                    conn.handle_input(now, chunk);
+                    if head.is_none() {
+                        head = conn.poll_event();
+                    }
+                }
+                assert!(matches!(head, Some(Event::Head(_))), "{bytes:?}");
+                assert_eq!(conn.next_event_is_end(), bodiless, "{bytes:?} by {step}");
+                if bodiless {
+                    assert_eq!(conn.poll_event(), Some(Event::End));
+                } else {
+                    assert!(matches!(conn.poll_event(), Some(Event::Data(_))));
+                }
+            }
+        }
     }
 }

@@ -160,17 +160,31 @@ impl<'a> Iterator for RawHeaders<'a> {
 /// allocations, a reference count per value) is most of the cost of parsing a head, and
 /// many requests are answered without a look at most fields; so the map is built from
 /// the kept bytes on the first access instead, once, and costs nothing if never used.
-/// A head built locally starts with its map already there.
+/// Likewise a head built locally with [`HeaderFields::push`] keeps its first two
+/// fields (a typical response's `Content-Type` and `Date`) in place, and the map is
+/// built only if someone reads or changes them: encoding walks the fields as they are.
 pub struct HeaderFields(Fields);
 
+/// Fields kept in place before a map is needed.
+const FEW: usize = 2;
+
+type Field = (HeaderName, HeaderValue);
+
 enum Fields {
-    /// A map: built locally, or built from the section at the first change.
+    /// A map: built locally, or built from the section / the few fields at the first
+    /// change.
     Built(HeaderMap),
     /// A received field section (each line `name:value CRLF`, ending with an empty
     /// line), validated when parsed, and the map once a reader asked for it.
     Received {
         section: Bytes,
         map: OnceLock<HeaderMap>,
+    },
+    /// Up to [`FEW`] fields appended locally, in order (the empty slots last), and the
+    /// map once a reader asked for it (boxed: rarely built, and it keeps heads small).
+    Few {
+        fields: [Option<Field>; FEW],
+        map: OnceLock<Box<HeaderMap>>,
     },
 }
 
@@ -189,6 +203,16 @@ impl HeaderFields {
         match &self.0 {
             Fields::Built(map) => map,
             Fields::Received { section, map } => map.get_or_init(|| build_map(section)),
+            // Reading an empty head (a client checking for `Host`) borrows one shared
+            // empty map instead of building its own.
+            Fields::Few {
+                fields: [None, None],
+                ..
+            } => {
+                static EMPTY: OnceLock<HeaderMap> = OnceLock::new();
+                EMPTY.get_or_init(HeaderMap::new)
+            }
+            Fields::Few { fields, map } => map.get_or_init(|| Box::new(few_map(fields))),
         }
     }
 
@@ -206,19 +230,67 @@ impl HeaderFields {
                         .map(|(_, v)| v)
                 }
             },
+            Fields::Few { fields, .. } => {
+                return fields
+                    .iter()
+                    .flatten()
+                    .find(|(n, _)| n.as_str().eq_ignore_ascii_case(name))
+                    .map(|(_, v)| v.as_bytes())
+            }
         };
         map.get(name).map(HeaderValue::as_bytes)
     }
 
+    /// Adds a field after the others (as [`HeaderMap::append`], which stays reachable
+    /// through `Deref` under its own name). On a head with no fields yet, the first two
+    /// are kept in place and no map is built for them.
+    pub fn push(&mut self, name: HeaderName, value: HeaderValue) {
+        match &mut self.0 {
+            Fields::Built(map) if map.is_empty() && map.capacity() == 0 => {
+                self.0 = Fields::Few {
+                    fields: [Some((name, value)), None],
+                    map: OnceLock::new(),
+                };
+            }
+            Fields::Few { fields, map } if map.get().is_none() => {
+                match fields.iter_mut().find(|slot| slot.is_none()) {
+                    Some(slot) => *slot = Some((name, value)),
+                    None => {
+                        self.map_mut().append(name, value);
+                    }
+                }
+            }
+            _ => {
+                self.map_mut().append(name, value);
+            }
+        }
+    }
+
+    /// The fields in order, without building a map for few fields appended locally
+    /// (what encoding walks).
+    pub(crate) fn iter_fields(&self) -> FieldIter<'_> {
+        match &self.0 {
+            Fields::Few { fields, .. } => FieldIter::Few(fields.iter()),
+            _ => FieldIter::Map(self.map().iter()),
+        }
+    }
+
     /// The map for changes, built now if it was not yet.
     pub fn map_mut(&mut self) -> &mut HeaderMap {
-        if let Fields::Received { section, map } = &mut self.0 {
-            let built = map.take().unwrap_or_else(|| build_map(section));
-            self.0 = Fields::Built(built);
+        match &mut self.0 {
+            Fields::Built(_) => {}
+            Fields::Received { section, map } => {
+                let built = map.take().unwrap_or_else(|| build_map(section));
+                self.0 = Fields::Built(built);
+            }
+            Fields::Few { fields, map } => {
+                let built = map.take().map_or_else(|| few_map(fields), |map| *map);
+                self.0 = Fields::Built(built);
+            }
         }
         match &mut self.0 {
             Fields::Built(map) => map,
-            Fields::Received { .. } => unreachable!("replaced just above"),
+            Fields::Received { .. } | Fields::Few { .. } => unreachable!("replaced just above"),
         }
     }
 
@@ -230,8 +302,36 @@ impl HeaderFields {
             Fields::Received { section, mut map } => {
                 map.take().unwrap_or_else(|| build_map(&section))
             }
+            Fields::Few { fields, mut map } => {
+                map.take().map_or_else(|| few_map(&fields), |map| *map)
+            }
         }
     }
+}
+
+/// The fields of a head in order: those kept in place, or the map's.
+pub(crate) enum FieldIter<'a> {
+    Map(http::header::Iter<'a, HeaderValue>),
+    Few(std::slice::Iter<'a, Option<Field>>),
+}
+
+impl<'a> Iterator for FieldIter<'a> {
+    type Item = (&'a HeaderName, &'a HeaderValue);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            FieldIter::Map(iter) => iter.next(),
+            FieldIter::Few(iter) => iter.next()?.as_ref().map(|(n, v)| (n, v)),
+        }
+    }
+}
+
+fn few_map(fields: &[Option<Field>]) -> HeaderMap {
+    let mut map = HeaderMap::with_capacity(fields.len());
+    for (name, value) in fields.iter().flatten() {
+        map.append(name.clone(), value.clone());
+    }
+    map
 }
 
 /// Builds the map of a field section that the parser already validated: every name is
@@ -254,8 +354,12 @@ fn build_map(section: &Bytes) -> HeaderMap {
 }
 
 impl Default for HeaderFields {
+    /// No fields, and no map until one is needed.
     fn default() -> Self {
-        HeaderMap::new().into()
+        Self(Fields::Few {
+            fields: [None, None],
+            map: OnceLock::new(),
+        })
     }
 }
 
@@ -289,6 +393,10 @@ impl Clone for HeaderFields {
     fn clone(&self) -> Self {
         Self(match &self.0 {
             Fields::Built(map) => Fields::Built(map.clone()),
+            Fields::Few { fields, map } => Fields::Few {
+                fields: fields.clone(),
+                map: map.clone(),
+            },
             Fields::Received { section, map } => Fields::Received {
                 section: section.clone(),
                 map: map.clone(),
@@ -414,5 +522,49 @@ mod tests {
         assert_eq!(head.headers.len(), 2);
         assert_eq!(head.headers.first("X-A"), Some(&b"1"[..]));
         assert_eq!(head.headers.first("x-b"), None);
+    }
+
+    /// Fields pushed on a new head are kept in place and read like a map; a third,
+    /// a change, or `into_map` all give the same map as appending to a `HeaderMap`.
+    #[test]
+    fn pushed_fields_read_and_change_like_a_map() {
+        let ct = HeaderValue::from_static("text/plain");
+        let date = HeaderValue::from_static("Sun, 29 Nov 2026 16:14:12 GMT");
+        let mut fields = HeaderFields::default();
+        assert!(fields.is_empty());
+        assert_eq!(fields.first("date"), None);
+        fields.push(http::header::CONTENT_TYPE, ct.clone());
+        fields.push(http::header::DATE, date.clone());
+        assert_eq!(fields.first("Date"), Some(date.as_bytes()));
+        let walked: Vec<_> = fields
+            .iter_fields()
+            .map(|(n, v)| (n.clone(), v.clone()))
+            .collect();
+        assert_eq!(
+            walked,
+            [
+                (http::header::CONTENT_TYPE, ct.clone()),
+                (http::header::DATE, date.clone())
+            ]
+        );
+        let mut expected = HeaderMap::new();
+        expected.append(http::header::CONTENT_TYPE, ct.clone());
+        expected.append(http::header::DATE, date.clone());
+        assert_eq!(fields, expected);
+        assert_eq!(fields.clone().into_map(), expected);
+
+        // A third field, after the map was read: the map carries all three, in order.
+        fields.push(http::header::SERVER, HeaderValue::from_static("s"));
+        expected.append(http::header::SERVER, HeaderValue::from_static("s"));
+        assert_eq!(fields, expected);
+        let names: Vec<_> = fields.iter_fields().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["content-type", "date", "server"]);
+
+        // Changes through `DerefMut` apply to the kept fields.
+        let mut two = HeaderFields::default();
+        two.push(http::header::CONTENT_TYPE, ct);
+        two.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("x/y"));
+        assert_eq!(two.first("content-type"), Some(&b"x/y"[..]));
+        assert_eq!(two.len(), 1);
     }
 }

@@ -113,41 +113,52 @@ impl From<Method> for MethodFilter {
 /// Path parameters of a match, percent-decoded, in pattern order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Params {
-    entries: Vec<(Arc<str>, String)>,
+    /// The first parameter, in place: most patterns have one (`/users/{id}`, the
+    /// catch-all `/{tail:.*}`), and a vector for it was an allocation per request.
+    first: Option<(Arc<str>, String)>,
+    rest: Vec<(Arc<str>, String)>,
 }
 
 impl Params {
     pub(crate) fn with_capacity(n: usize) -> Self {
         Params {
-            entries: Vec::with_capacity(n),
+            first: None,
+            rest: Vec::with_capacity(n.saturating_sub(1)),
         }
     }
 
     pub(crate) fn push(&mut self, name: Arc<str>, value: String) {
-        self.entries.push((name, value));
+        if self.first.is_none() {
+            self.first = Some((name, value));
+        } else {
+            self.rest.push((name, value));
+        }
+    }
+
+    fn entries(&self) -> impl Iterator<Item = &(Arc<str>, String)> {
+        self.first.iter().chain(&self.rest)
     }
 
     /// The decoded value of parameter `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.entries
-            .iter()
+        self.entries()
             .find(|(n, _)| &**n == name)
             .map(|(_, v)| v.as_str())
     }
 
     /// `(name, value)` pairs in pattern order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.entries.iter().map(|(n, v)| (&**n, v.as_str()))
+        self.entries().map(|(n, v)| (&**n, v.as_str()))
     }
 
     /// How many parameters there are.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        usize::from(self.first.is_some()) + self.rest.len()
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.first.is_none()
     }
 }
 
