@@ -53,18 +53,18 @@ const DIRECT_ROOM_MIN: usize = 64 * 1024;
 const DIRECT_ROOM_MAX: usize = 512 * 1024;
 
 /// The room of the next read after one that read `n` bytes into `room` (`0`: through
-/// the scratch buffer).
+/// the scratch buffer): doubled when the read filled it, else the power of two that
+/// holds what came, so the zeroing of room a read leaves unfilled stays under half.
 fn next_read_room(room: usize, n: usize) -> usize {
     if n < BULK_READ {
         0
     } else if room == 0 {
         DIRECT_ROOM_MIN
-    } else if n == room {
+    } else if n >= room {
         (room * 2).min(DIRECT_ROOM_MAX)
-    } else if n < room / 4 {
-        (room / 2).max(DIRECT_ROOM_MIN)
     } else {
-        room
+        n.next_power_of_two()
+            .clamp(DIRECT_ROOM_MIN, DIRECT_ROOM_MAX)
     }
 }
 
@@ -403,8 +403,10 @@ mod tests {
             (128 * K, 128 * K, 256 * K),
             (256 * K, 256 * K, 512 * K),
             (512 * K, 512 * K, DIRECT_ROOM_MAX),
-            (256 * K, 100 * K, 256 * K),
-            (256 * K, 50 * K, 128 * K),
+            (512 * K, 300 * K, 512 * K),
+            (512 * K, 200 * K, 256 * K),
+            (256 * K, 100 * K, 128 * K),
+            (256 * K, 50 * K, DIRECT_ROOM_MIN),
             (64 * K, 20 * K, DIRECT_ROOM_MIN),
             (256 * K, 300, 0),
             (256 * K, 0, 0),
