@@ -9,6 +9,8 @@
 # rate and CPU per unit; the script prints medians and ratios as markdown tables.
 #
 #   bench/client.sh [rounds=3] [scale=1]
+#   BASELINE=/path/to/an/older/client_sansweb bench/client.sh  adds it as client
+#   "baseline", run in turn with the others (before/after figures from one run)
 #   scenarios: seq (sequential keep-alive GETs), conc (50 concurrent keep-alive GETs),
 #   download (16 MiB bodies, MiB/s)
 set -euo pipefail
@@ -33,6 +35,10 @@ declare -A cmd=(
   [aiohttp]="python3 bench/client_aiohttp.py"
 )
 clients=(sansweb hyper aiohttp)
+if [[ -n ${BASELINE:-} ]]; then
+  cmd[baseline]="$BASELINE"
+  clients=(sansweb baseline hyper aiohttp)
+fi
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 for sc in seq conc download; do

@@ -118,6 +118,38 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Transport<S> {
         })
     }
 
+    /// [`poll_read_into`](Self::poll_read_into) without the scratch buffer: the stream
+    /// reads straight into `conn`'s read buffer, lent `room` bytes (at least 1) of it, so
+    /// what it reads is never copied. For bulk bodies: the lent room is zeroed first (a
+    /// futures-io reader takes an initialised slice), which costs more than copying a
+    /// small read out of the scratch buffer.
+    pub(crate) fn poll_read_direct<R: sansweb_core::h1::Role>(
+        &mut self,
+        cx: &mut Context<'_>,
+        conn: &mut sansweb_core::h1::Conn<R>,
+        room: usize,
+        now: Instant,
+    ) -> Poll<io::Result<usize>> {
+        if self.read_closed {
+            return Poll::Ready(Ok(0));
+        }
+        let stream = &mut self.stream;
+        // Room 0 would read 0 bytes, which is EOF.
+        let polled = conn.handle_input_with(now, room.max(1), |buf| {
+            let polled = Pin::new(stream).poll_read(cx, buf);
+            let filled = match polled {
+                Poll::Ready(Ok(n)) => n,
+                _ => 0,
+            };
+            (filled, polled)
+        });
+        if let Poll::Ready(Ok(0)) = polled {
+            self.read_closed = true;
+            conn.handle_eof(now);
+        }
+        polled
+    }
+
     /// Takes everything `sink` has to send and writes it, gathered. `Ready(Ok)` once all
     /// of it is written and flushed.
     pub(crate) fn poll_write_from(

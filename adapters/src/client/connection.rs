@@ -39,6 +39,35 @@ use super::trace::Tracer;
 use crate::driver::Transport;
 use crate::rt::{Runtime, Stream, Timer};
 
+/// A read at least this large means a bulk body is streaming in: the next reads go
+/// straight into the core's buffer (`Transport::poll_read_direct`, no copy). Smaller reads
+/// (heads, small bodies) go through the driver's scratch buffer, which copies only the
+/// bytes read where a direct read would first zero all the room it lends.
+const BULK_READ: usize = 16 * 1024;
+/// Room of the first direct read; doubled while reads fill it, up to the maximum.
+const DIRECT_ROOM_MIN: usize = 64 * 1024;
+/// Fewer, larger reads cut the syscalls per byte (strace, a 16 MiB download on loopback:
+/// ~270 reads through the 64 KiB scratch buffer, ~77 direct ones growing up to 256 KiB,
+/// ~46 up to 512 KiB, which also took the least CPU). hyper's cap is ~400 KiB; this is
+/// what a connection holds at most while a body streams, released once it is idle.
+const DIRECT_ROOM_MAX: usize = 512 * 1024;
+
+/// The room of the next read after one that read `n` bytes into `room` (`0`: through
+/// the scratch buffer): doubled when the read filled it, else the power of two that
+/// holds what came, so the zeroing of room a read leaves unfilled stays under half.
+fn next_read_room(room: usize, n: usize) -> usize {
+    if n < BULK_READ {
+        0
+    } else if room == 0 {
+        DIRECT_ROOM_MIN
+    } else if n >= room {
+        (room * 2).min(DIRECT_ROOM_MAX)
+    } else {
+        n.next_power_of_two()
+            .clamp(DIRECT_ROOM_MIN, DIRECT_ROOM_MAX)
+    }
+}
+
 /// Any runtime's socket, plain or TLS.
 pub(crate) type BoxStream = Box<dyn Stream>;
 
@@ -53,6 +82,8 @@ pub(crate) struct Connection<R: Runtime> {
     pub(crate) bytes_seen: bool,
     rt: R,
     timer: Option<Timer<R>>,
+    /// Room lent to the next direct read; `0`: read through the scratch buffer.
+    read_room: usize,
 }
 
 impl<R: Runtime> Connection<R> {
@@ -66,6 +97,7 @@ impl<R: Runtime> Connection<R> {
             bytes_seen: false,
             rt,
             timer: None,
+            read_room: 0,
         }
     }
 
@@ -177,12 +209,18 @@ impl<R: Runtime> Connection<R> {
                     response_started: self.bytes_seen,
                 }));
             }
-            let rt = &self.rt;
-            match self
-                .transport
-                .poll_read_into(cx, &mut self.conn, || rt.now())
-            {
+            let polled = if self.read_room == 0 {
+                let rt = &self.rt;
+                self.transport
+                    .poll_read_into(cx, &mut self.conn, || rt.now())
+            } else {
+                let now = self.rt.now();
+                self.transport
+                    .poll_read_direct(cx, &mut self.conn, self.read_room, now)
+            };
+            match polled {
                 Poll::Ready(Ok(n)) => {
+                    self.read_room = next_read_room(self.read_room, n);
                     if n > 0 {
                         self.bytes_seen = true;
                         timers.handle_bytes_received(self.rt.now());
@@ -345,4 +383,36 @@ pub(crate) async fn open_stream<R: Runtime>(
         return Err(ClientError::InvalidUrl("https needs TLS settings".into()));
     };
     super::tls::handshake(tls, host, stream, &format!("{}:{}", key.host, key.port)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_room_grows_on_bulk_reads_and_drops_back_on_small_ones() {
+        const K: usize = 1024;
+        // (room, bytes read) -> next room
+        let table = [
+            (0, 0, 0),
+            (0, 300, 0),
+            (0, BULK_READ - 1, 0),
+            (0, BULK_READ, DIRECT_ROOM_MIN),
+            (0, 64 * K, DIRECT_ROOM_MIN),
+            (64 * K, 64 * K, 128 * K),
+            (128 * K, 128 * K, 256 * K),
+            (256 * K, 256 * K, 512 * K),
+            (512 * K, 512 * K, DIRECT_ROOM_MAX),
+            (512 * K, 300 * K, 512 * K),
+            (512 * K, 200 * K, 256 * K),
+            (256 * K, 100 * K, 128 * K),
+            (256 * K, 50 * K, DIRECT_ROOM_MIN),
+            (64 * K, 20 * K, DIRECT_ROOM_MIN),
+            (256 * K, 300, 0),
+            (256 * K, 0, 0),
+        ];
+        for (room, n, next) in table {
+            assert_eq!(next_read_room(room, n), next, "room {room}, read {n}");
+        }
+    }
 }

@@ -47,13 +47,16 @@ pub struct ClientResponse<R: Runtime> {
     headers: HeaderFields,
     url: Url,
     history: History,
-    body: Body<R>,
+    /// Boxed, as is its decoder: a response is moved several times on its way out of
+    /// `send` (each layer returns it by value), and with many requests in flight every
+    /// move lands in memory gone cold in the cache. Small, it moves in a few cache lines.
+    body: Box<Body<R>>,
 }
 
 pub(crate) struct Body<R: Runtime> {
     lease: Option<Lease<R>>,
     timers: RequestTimers,
-    decoder: Option<Decoder>,
+    decoder: Option<Box<Decoder>>,
     buffer: VecDeque<Bytes>,
     keep_alive_hint: Option<Duration>,
     done: bool,
@@ -76,7 +79,7 @@ impl<R: Runtime> Body<R> {
         Self {
             lease: Some(lease),
             timers,
-            decoder,
+            decoder: decoder.map(Box::new),
             buffer: VecDeque::new(),
             keep_alive_hint,
             done: false,
@@ -212,6 +215,7 @@ impl<R: Runtime> ClientResponse<R> {
         history: History,
         body: Body<R>,
     ) -> Self {
+        let body = Box::new(body);
         Self {
             status,
             reason,
@@ -242,7 +246,7 @@ impl<R: Runtime> ClientResponse<R> {
             headers: headers.into(),
             url,
             history: Vec::new(),
-            body: Body {
+            body: Box::new(Body {
                 lease: None,
                 timers,
                 decoder: None,
@@ -251,7 +255,7 @@ impl<R: Runtime> ClientResponse<R> {
                 done: true,
                 failed: None,
                 tracer: Tracer::default(),
-            },
+            }),
         }
     }
 

@@ -14,6 +14,7 @@ pub use cookie_jar::{CookieJar, CookieJarConfig, CookieRejected, StoredCookie};
 pub use cookie_persist::CookieLoadError;
 pub use set_cookie::{parse_set_cookie, ParsedSetCookie, SameSite};
 
+mod fast_hash;
 pub mod pool;
 pub use pool::{
     should_retry, Checkout, CheckoutOptions, ConnectTicket, Pool, PoolConfig, PoolError, PoolEvent,

@@ -42,6 +42,8 @@ use std::time::{Duration, Instant};
 
 use url::Url;
 
+use super::fast_hash::FastHash;
+
 /// What connections are shared by: requests with equal keys may reuse each other's
 /// connections.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -215,11 +217,11 @@ struct Waiter {
 #[derive(Debug)]
 pub struct Pool<C> {
     config: PoolConfig,
-    conns: HashMap<C, ConnEntry>,
+    conns: HashMap<C, ConnEntry, FastHash>,
     /// Idle connections per key, oldest check-in first (reuse takes the newest).
-    idle: HashMap<PoolKey, Vec<C>>,
-    tickets: HashMap<ConnectTicket, PoolKey>,
-    open_per_key: HashMap<PoolKey, usize>,
+    idle: HashMap<PoolKey, Vec<C>, FastHash>,
+    tickets: HashMap<ConnectTicket, PoolKey, FastHash>,
+    open_per_key: HashMap<PoolKey, usize, FastHash>,
     waiters: VecDeque<Waiter>,
     events: VecDeque<PoolEvent<C>>,
     next_id: u64,
@@ -235,10 +237,10 @@ impl<C: Copy + Eq + Hash + fmt::Debug> Pool<C> {
     pub fn new(config: PoolConfig) -> Self {
         Self {
             config,
-            conns: HashMap::new(),
-            idle: HashMap::new(),
-            tickets: HashMap::new(),
-            open_per_key: HashMap::new(),
+            conns: HashMap::default(),
+            idle: HashMap::default(),
+            tickets: HashMap::default(),
+            open_per_key: HashMap::default(),
             waiters: VecDeque::new(),
             events: VecDeque::new(),
             next_id: 0,

@@ -195,22 +195,56 @@ impl<R: Role> Conn<R> {
     /// Bytes read from the transport.
     pub fn handle_input(&mut self, now: Instant, bytes: &[u8]) {
         self.now = now;
-        if bytes.is_empty() {
+        if bytes.is_empty() || !self.admit_input(now, self.read_buf.is_empty()) {
             return;
-        }
-        if matches!(self.reader, Reader::Closed) {
-            if self.closed_by_message && self.failed.is_none() {
-                self.fail(Error::peer(ErrorKind::DataAfterClose));
-            }
-            return;
-        }
-        if self.read_buf.is_empty() && matches!(self.reader, Reader::Head { .. }) {
-            self.head_started(now);
         }
         if self.read_buf.capacity() == 0 {
             self.read_buf.reserve(bytes.len().max(8 * 1024));
         }
         self.read_buf.extend_from_slice(bytes);
+    }
+
+    /// [`handle_input`](Self::handle_input) without its copy: the transport reads straight
+    /// into the connection's read buffer. `read` is lent `room` zeroed bytes at the
+    /// buffer's end and returns how many of them it filled (`0` when it read nothing: not
+    /// ready, EOF, an error) plus whatever it wants to give its caller, which gets it back.
+    /// The filled bytes are taken exactly as `handle_input` takes the same bytes (same
+    /// events, same errors); the unfilled room is given back at once.
+    ///
+    /// Why: read into a scratch buffer and handed over, every body byte is copied once
+    /// more; here a body chunk is a slice of the very memory the socket wrote. The room is
+    /// zeroed because a safe reader needs an initialised slice, so it pays where reads are
+    /// large (bulk bodies): a transport should lend little room for small messages.
+    pub fn handle_input_with<T>(
+        &mut self,
+        now: Instant,
+        room: usize,
+        read: impl FnOnce(&mut [u8]) -> (usize, T),
+    ) -> T {
+        self.now = now;
+        let start = self.read_buf.len();
+        self.read_buf.resize(start + room, 0);
+        let (filled, out) = read(&mut self.read_buf[start..]);
+        let keep = filled > 0 && self.admit_input(now, start == 0);
+        self.read_buf
+            .truncate(start + if keep { filled.min(room) } else { 0 });
+        out
+    }
+
+    /// Whether input may be buffered now (`was_empty`: nothing was buffered before it).
+    /// Input after the connection closed is dropped, and is the peer's error when an
+    /// exchange closed it; a head's first byte starts its clock.
+    fn admit_input(&mut self, now: Instant, was_empty: bool) -> bool {
+        if matches!(self.reader, Reader::Closed) {
+            if self.closed_by_message && self.failed.is_none() {
+                self.fail(Error::peer(ErrorKind::DataAfterClose));
+            }
+            return false;
+        }
+        if was_empty && matches!(self.reader, Reader::Head { .. }) {
+            self.head_started(now);
+        }
+        true
     }
 
     /// The transport's read side ended (the peer closed or half-closed).
