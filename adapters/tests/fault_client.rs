@@ -413,19 +413,23 @@ async fn server_stops_reading<R: Runtime>(rt: R) {
 async fn cancelled_request_frees_its_connection<R: Runtime>(rt: R) {
     // The server takes each request and never answers; it notes when the client's
     // socket closes (EOF).
-    let closed = Arc::new(AtomicUsize::new(0));
-    let closed2 = closed.clone();
+    let (received, closed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (received2, closed2) = (received.clone(), closed.clone());
     let addr = script_server(move |_, mut s| {
         if read_request(&mut s).is_some() {
+            received2.fetch_add(1, Ordering::SeqCst);
             read_to_end(&mut s);
             closed2.fetch_add(1, Ordering::SeqCst);
         }
     });
     let s = session(&rt);
-    // A request future dropped while it waits for the head...
+    // A request future dropped once the server has the request (waiting for the head)...
     let send = s.get(&url(addr, "/")).send();
     let gave_up = futures_lite::future::or(async { send.await.err() }, async {
-        rt.sleep_until(rt.now() + Duration::from_millis(200)).await;
+        fault_support::wait_until(&rt, "the request arrived", Duration::from_secs(5), || {
+            received.load(Ordering::SeqCst) == 1
+        })
+        .await;
         None
     })
     .await;

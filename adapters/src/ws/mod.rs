@@ -47,7 +47,6 @@ mod server;
 mod session_connect;
 mod settings;
 mod task;
-mod transport;
 
 pub use client::{ws_connect, WsConnect};
 pub use error::WsError;

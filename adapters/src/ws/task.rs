@@ -30,8 +30,8 @@ use sansweb_core::ws::{CloseCode, Error as CoreError, Event, State, WebSocket as
 
 use super::handle::{Info, WebSocket};
 use super::settings::{RECV_QUEUE_BYTES, RECV_QUEUE_MESSAGES};
-use super::transport::WsTransport;
 use super::{WsError, WsMessage};
+use crate::driver::Transport;
 use crate::rt::Stream;
 use crate::web::{BoxFuture, DynRuntime};
 
@@ -224,7 +224,7 @@ pub(crate) fn spawn(
     let handle = WebSocket::new(shared.clone(), rt.clone(), info);
     let task = SocketTask {
         shared,
-        transport: WsTransport::new(stream),
+        transport: Transport::new(stream),
         rt: rt.clone(),
         sleep: None,
     };
@@ -234,7 +234,7 @@ pub(crate) fn spawn(
 
 struct SocketTask {
     shared: SharedRef,
-    transport: WsTransport<Box<dyn Stream>>,
+    transport: Transport<Box<dyn Stream>>,
     rt: DynRuntime,
     sleep: Option<(Instant, BoxFuture<()>)>,
 }
@@ -275,7 +275,7 @@ impl SocketTask {
                     break;
                 }
                 let rt = &self.rt;
-                match self.transport.poll_read_into(cx, &mut sh.ws, || rt.now()) {
+                match self.transport.poll_read_ws(cx, &mut sh.ws, || rt.now()) {
                     Poll::Ready(Ok(_)) => {
                         reads += 1;
                         sh.drain_events();
