@@ -439,14 +439,20 @@ async fn cancelled_request_frees_its_connection<R: Runtime>(rt: R) {
     let (s2, u) = (s.clone(), url(addr, "/"));
     let task = rt.spawn(async move { s2.get(&u).send().await.map(|_| ()) });
     fault_support::wait_until(&rt, "the request is out", Duration::from_secs(5), || {
-        s.open_connections() == 1
+        s.open_connections() == 1 && received.load(Ordering::SeqCst) == 2
     })
     .await;
     drop(task);
-    fault_support::wait_until(&rt, "both sockets closed", Duration::from_secs(5), || {
-        s.open_connections() == 0 && closed.load(Ordering::SeqCst) == 2
-    })
-    .await;
+    let deadline = rt.now() + Duration::from_secs(5);
+    while s.open_connections() != 0 || closed.load(Ordering::SeqCst) != 2 {
+        assert!(
+            rt.now() < deadline,
+            "both sockets closed: open_connections {}, server saw {} closes",
+            s.open_connections(),
+            closed.load(Ordering::SeqCst)
+        );
+        rt.sleep_until(rt.now() + Duration::from_millis(5)).await;
+    }
 }
 
 #[path = "client_support/tls.rs"]
