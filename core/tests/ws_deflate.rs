@@ -166,3 +166,74 @@ fn our_output_is_readable_by_an_independent_inflater_with_context_takeover() {
         assert_eq!(out, msg.as_bytes());
     }
 }
+
+/// The (rsv1, fin, payload) of each unmasked frame in `wire` (a server's output).
+fn server_frames(mut wire: &[u8]) -> Vec<(bool, bool, Vec<u8>)> {
+    let mut frames = Vec::new();
+    while !wire.is_empty() {
+        let (fin, rsv1) = (wire[0] & 0x80 != 0, wire[0] & 0x40 != 0);
+        let (len, at) = match wire[1] & 0x7f {
+            126 => (u16::from_be_bytes([wire[2], wire[3]]) as usize, 4),
+            127 => (
+                u64::from_be_bytes(wire[2..10].try_into().unwrap()) as usize,
+                10,
+            ),
+            n => (n as usize, 2),
+        };
+        frames.push((rsv1, fin, wire[at..at + len].to_vec()));
+        wire = &wire[at + len..];
+    }
+    frames
+}
+
+/// A peer may ask our compressor for a window smaller than 15 bits
+/// (`server_max_window_bits=9` here). We honour it by compressing only whole messages
+/// that fit in the window, each from a fresh context (so every compressed payload inflates
+/// on its own, referring to nothing before it), and sending the rest uncompressed.
+#[test]
+fn a_small_peer_window_is_honoured() {
+    let t0 = Instant::now();
+    let small = DeflateParams {
+        server_max_window_bits: 9,
+        ..params()
+    };
+    let mut ws = WebSocket::server(Config::default().deflate(Some(small)), t0);
+    let fits = "window ".repeat(70); // 490 bytes <= 512
+    let too_big = "window ".repeat(80); // 560 bytes
+    ws.send_text(&fits).unwrap();
+    ws.send_text(&too_big).unwrap();
+    ws.send_text_fragment(&fits[..100], false).unwrap();
+    ws.send_text_fragment(&fits[100..], true).unwrap();
+    ws.send_text(&fits).unwrap();
+    let mut wire = Vec::new();
+    while let Some(b) = ws.poll_transmit() {
+        wire.extend_from_slice(&b);
+    }
+    let frames = server_frames(&wire);
+    let rsv1: Vec<bool> = frames.iter().map(|f| f.0).collect();
+    assert_eq!(rsv1, [true, false, false, false, true]);
+    // Each compressed payload inflates alone: no reference into an earlier message.
+    for (_, _, payload) in frames.iter().filter(|f| f.0) {
+        let mut d = flate2::Decompress::new(false);
+        let mut out = Vec::with_capacity(4096);
+        let input = [payload.as_slice(), &[0, 0, 0xff, 0xff]].concat();
+        d.decompress_vec(&input, &mut out, flate2::FlushDecompress::Sync)
+            .unwrap();
+        assert_eq!(out, fits.as_bytes());
+    }
+    assert_eq!(frames[1].2, too_big.as_bytes());
+    // And a client with the same agreement reads every message back.
+    let mut client = WebSocket::client(
+        Config::default().deflate(Some(small)),
+        SeededMaskKeys::new([7; 8]),
+        t0,
+    );
+    client.handle_input(t0, &wire);
+    let mut texts = Vec::new();
+    while let Some(e) = client.poll_event() {
+        if let Event::Text(t) = e {
+            texts.push(t);
+        }
+    }
+    assert_eq!(texts, [fits.clone(), too_big, fits.clone(), fits]);
+}

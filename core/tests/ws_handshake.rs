@@ -159,12 +159,12 @@ fn accept_produces_101_with_rfc_accept_key() {
     );
     // The client's order of preference wins.
     assert_eq!(resp.headers()["sec-websocket-protocol"], "chat");
-    // The first offer needs a 10-bit compressor window we cannot provide; the fallback is taken.
+    // The first offer (a 10-bit window for our compressor) is taken and honoured.
     assert_eq!(
         resp.headers()["sec-websocket-extensions"],
-        "permessage-deflate"
+        "permessage-deflate; server_max_window_bits=10"
     );
-    assert!(agreed.deflate.is_some());
+    assert_eq!(agreed.deflate.unwrap().server_max_window_bits, 10);
     // Without deflate configured, no extension is accepted.
     let (resp, agreed) = req.accept(&[], None);
     assert!(resp.headers().get("sec-websocket-extensions").is_none());
@@ -254,10 +254,24 @@ fn client_checks_the_response() {
             &resp("permessage-deflate, permessage-deflate")
         )
         .is_err());
+    // We offer client_max_window_bits, so the server may limit our window (with a value).
+    let agreed = hs
+        .check_response(
+            StatusCode::SWITCHING_PROTOCOLS,
+            &resp("permessage-deflate; client_max_window_bits=10"),
+        )
+        .unwrap();
+    assert_eq!(agreed.deflate.unwrap().client_max_window_bits, 10);
     assert!(hs
         .check_response(
             StatusCode::SWITCHING_PROTOCOLS,
-            &resp("permessage-deflate; client_max_window_bits=10")
+            &resp("permessage-deflate; client_max_window_bits")
+        )
+        .is_err());
+    assert!(hs
+        .check_response(
+            StatusCode::SWITCHING_PROTOCOLS,
+            &resp("permessage-deflate; client_max_window_bits=7")
         )
         .is_err());
 }

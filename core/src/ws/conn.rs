@@ -173,6 +173,8 @@ pub struct WebSocket {
     deflater: Option<Deflater>,
     /// Kind (text = true) of the fragmented message we are sending, if any.
     sending_fragmented: Option<bool>,
+    /// Whether the message being sent is compressed (decided on its first frame).
+    sending_compressed: bool,
     mask_keys: Option<Box<dyn MaskKeySource>>,
     /// Bytes to write that precede `out` (large payloads queued without a copy).
     queued: VecDeque<Bytes>,
@@ -215,14 +217,22 @@ impl WebSocket {
         mask_keys: Option<Box<dyn MaskKeySource>>,
         now: Instant,
     ) -> Self {
-        let (ours_nct, peers_nct) = match (&config.deflate, role) {
-            (Some(d), Role::Server) => (d.server_no_context_takeover, d.client_no_context_takeover),
-            (Some(d), Role::Client) => (d.client_no_context_takeover, d.server_no_context_takeover),
-            (None, _) => (false, false),
+        let (ours_nct, peers_nct, our_window_bits) = match (&config.deflate, role) {
+            (Some(d), Role::Server) => (
+                d.server_no_context_takeover,
+                d.client_no_context_takeover,
+                d.server_max_window_bits,
+            ),
+            (Some(d), Role::Client) => (
+                d.client_no_context_takeover,
+                d.server_no_context_takeover,
+                d.client_max_window_bits,
+            ),
+            (None, _) => (false, false, 15),
         };
         let deflater = config
             .deflate
-            .map(|d| Deflater::new(d.compression_level, ours_nct));
+            .map(|d| Deflater::new(d.compression_level, ours_nct, our_window_bits));
         let inflater = config.deflate.map(|_| Inflater::new(peers_nct));
         let mut timers = TimerTable::new();
         if let Some(hb) = config.heartbeat {
@@ -243,6 +253,7 @@ impl WebSocket {
             unmasked: 0,
             deflater,
             sending_fragmented: None,
+            sending_compressed: false,
             mask_keys,
             queued: VecDeque::new(),
             out: BytesMut::new(),
@@ -504,11 +515,17 @@ impl WebSocket {
             Some(kind) if kind != text => return Err(LocalError::FragmentKindMismatch),
             Some(_) => OpCode::Continuation,
         };
-        match self.deflater.as_mut() {
+        let first = opcode != OpCode::Continuation;
+        if first {
+            self.sending_compressed = self
+                .deflater
+                .as_ref()
+                .is_some_and(|d| d.may_compress(fin, data.as_slice().len()));
+        }
+        match self.deflater.as_mut().filter(|_| self.sending_compressed) {
             Some(d) => {
                 let mut compressed = Vec::new();
                 d.compress(data.as_slice(), fin, &mut compressed);
-                let first = opcode != OpCode::Continuation;
                 self.write_frame(opcode, fin, first, &compressed);
             }
             None => match data {

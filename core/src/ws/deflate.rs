@@ -4,17 +4,18 @@
 //! holds one side's wishes (it makes and answers offers); [`DeflateParams`] is the
 //! agreement the connection runs with.
 //!
-//! **Backend.** flate2 runs on zlib-rs (a pure-Rust port of zlib, root `Cargo.toml`):
-//! at the same level it deflates several times faster than flate2's default miniz_oxide.
+//! **Backend.** flate2 on its default miniz_oxide backend (pure Rust). zlib-rs deflates
+//! faster but failed a proptest case here (empty fragments with context takeover; kept in
+//! `tests/ws_proptest.proptest-regressions`), so it is not used.
 //!
-//! **Window bits.** Our compressor always uses a 15-bit window: that is all flate2's
-//! miniz_oxide backend could do, and the negotiation was written for it (zlib-rs could
-//! honour smaller windows through `Compress::new_with_window_bits`; not used yet). A
-//! smaller window is a subset of 32 KiB, so we can *inflate* any size. So we never promise
-//! a smaller window for our own compressor: a server
-//! declines an offer carrying `server_max_window_bits` < 15 (the client may have sent a
-//! fallback offer), and a client never offers `client_max_window_bits` (so a server
-//! cannot ask it for a smaller window). Asking the *peer* for a smaller window is fine.
+//! **Window bits.** miniz_oxide always compresses with a 15-bit (32 KiB) window; a smaller
+//! window is a subset of that, so we *inflate* any size. When the peer asks our compressor
+//! to keep to a smaller window (`server_max_window_bits` in a client's offer, or
+//! `client_max_window_bits` in a server's answer to ours), we honour it without a smaller
+//! LZ77 window: the compressor starts afresh for every message, so no back-reference
+//! reaches before the message's first byte, and only a message sent as one frame and no
+//! longer than the window (2^bits bytes) is compressed; any other message is sent
+//! uncompressed (RSV1 clear), which RFC 7692 allows for any message.
 //!
 //! **Level.** The default level is 1 (zlib's `Z_BEST_SPEED`), as aiohttp's WebSocket
 //! writer uses: on chat/JSON-like text it compresses ~17x faster than level 6 (see the
@@ -52,21 +53,38 @@ pub enum InflateError {
 pub(crate) struct Deflater {
     c: Compress,
     reset_each_message: bool,
+    /// With a window smaller than 15 bits: the longest message we may compress.
+    max_compressed_len: Option<usize>,
 }
 
 impl fmt::Debug for Deflater {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Deflater")
             .field("reset_each_message", &self.reset_each_message)
+            .field("max_compressed_len", &self.max_compressed_len)
             .finish()
     }
 }
 
 impl Deflater {
-    pub(crate) fn new(level: u32, no_context_takeover: bool) -> Self {
+    /// `window_bits`: the window the peer allows our compressor (8–15).
+    pub(crate) fn new(level: u32, no_context_takeover: bool, window_bits: u8) -> Self {
+        let small_window = window_bits < COMPRESSOR_WINDOW_BITS;
         Deflater {
             c: Compress::new(Compression::new(level.min(9)), false),
-            reset_each_message: no_context_takeover,
+            // A fresh context per message keeps every back-reference inside the
+            // message (see the module docs).
+            reset_each_message: no_context_takeover || small_window,
+            max_compressed_len: small_window.then(|| 1usize << window_bits.max(8)),
+        }
+    }
+
+    /// Whether a message starting now may be compressed: always with the full window;
+    /// with a smaller one, only a whole message (one frame) that fits in the window.
+    pub(crate) fn may_compress(&self, whole_message: bool, len: usize) -> bool {
+        match self.max_compressed_len {
+            None => true,
+            Some(max) => whole_message && len <= max,
         }
     }
 
@@ -232,7 +250,7 @@ mod tests {
     #[test]
     fn round_trip_with_and_without_context_takeover() {
         for nct in [false, true] {
-            let mut def = Deflater::new(6, nct);
+            let mut def = Deflater::new(6, nct, 15);
             let mut inf = Inflater::new(nct);
             for i in 0..5 {
                 let msg = format!("message number {i} message number {i} message");
@@ -251,7 +269,7 @@ mod tests {
         // `max_message_size = usize::MAX` (aiohttp's max_msg_size=0) once panicked with
         // an overflow computing the room left.
         let msg = vec![7u8; 100_000];
-        let mut def = Deflater::new(6, false);
+        let mut def = Deflater::new(6, false, 15);
         let mut wire = Vec::new();
         def.compress(&msg, true, &mut wire);
         let mut inf = Inflater::new(false);
@@ -264,7 +282,7 @@ mod tests {
     #[test]
     fn bomb_is_capped() {
         let zeros = vec![0u8; 8 << 20];
-        let mut def = Deflater::new(9, false);
+        let mut def = Deflater::new(9, false, 15);
         let mut wire = Vec::new();
         def.compress(&zeros, true, &mut wire);
         assert!(wire.len() < 20_000, "{}", wire.len());
@@ -316,7 +334,7 @@ mod flush_tests {
                 _ => b'a' + (seed % 7) as u8,
             };
         }
-        let mut deflater = Deflater::new(6, false);
+        let mut deflater = Deflater::new(6, false, 15);
         let mut inflater = Decompress::new(false);
         for window in 0..400 {
             let len = 1 + (window * 7919) % 65_536;

@@ -4,13 +4,15 @@
 //! The client offers `permessage-deflate` with optional parameters; the server accepts the
 //! first offer it can honour and answers with the agreed parameters. [`DeflateConfig`]
 //! holds one side's wishes; [`DeflateParams`] the agreement the connection runs with.
-//! See [`deflate`](super::deflate) for why only a 15-bit compressor window is offered.
+//! See [`deflate`](super::deflate) for how our compressor honours a window smaller than
+//! 15 bits.
 
 use std::fmt;
 
 /// The extension's registered name.
 pub const PERMESSAGE_DEFLATE: &str = "permessage-deflate";
-/// The only LZ77 window our compressor can use (see [`deflate`](super::deflate)).
+/// The LZ77 window our compressor uses unless the peer asks for a smaller one (see
+/// [`deflate`](super::deflate) for how a smaller one is honoured).
 pub const COMPRESSOR_WINDOW_BITS: u8 = 15;
 
 /// One side's permessage-deflate wishes, used to make or answer an offer.
@@ -75,8 +77,6 @@ pub enum NegotiationError {
     DuplicateParam(String),
     /// A parameter with a missing, superfluous or out-of-range value.
     InvalidValue(String),
-    /// A window smaller than our compressor can honour (see the module docs).
-    UnsupportedWindowBits(u8),
     /// The server answered with a parameter the client did not allow.
     UnrequestedParam(String),
     /// The server answered with an extension the client did not offer.
@@ -94,12 +94,6 @@ impl fmt::Display for NegotiationError {
             }
             NegotiationError::DuplicateParam(p) => write!(f, "duplicate parameter {p:?}"),
             NegotiationError::InvalidValue(p) => write!(f, "invalid value for parameter {p:?}"),
-            NegotiationError::UnsupportedWindowBits(b) => {
-                write!(
-                    f,
-                    "{b} window bits requested; only 15 are supported by this build"
-                )
-            }
             NegotiationError::UnrequestedParam(p) => {
                 write!(
                     f,
@@ -299,6 +293,9 @@ impl DeflateConfig {
         if let Some(bits) = self.server_max_window_bits {
             s.push_str(&format!("; server_max_window_bits={}", bits.clamp(8, 15)));
         }
+        // We can honour any window the server asks our compressor to keep to (as
+        // aiohttp's and browsers' clients offer).
+        s.push_str("; client_max_window_bits");
         s
     }
 
@@ -309,16 +306,13 @@ impl DeflateConfig {
         offer: &ExtensionOffer,
     ) -> Result<(DeflateParams, String), NegotiationError> {
         let seen = collect(offer)?;
-        if let Some(bits) = seen.server_max_window_bits {
-            if bits < COMPRESSOR_WINDOW_BITS {
-                return Err(NegotiationError::UnsupportedWindowBits(bits));
-            }
-        }
         let params = DeflateParams {
             server_no_context_takeover: seen.server_no_context_takeover
                 || self.server_no_context_takeover,
             client_no_context_takeover: self.client_no_context_takeover,
-            server_max_window_bits: COMPRESSOR_WINDOW_BITS,
+            server_max_window_bits: seen
+                .server_max_window_bits
+                .unwrap_or(COMPRESSOR_WINDOW_BITS),
             // We never limit the client: our inflater handles any window.
             client_max_window_bits: 15,
             compression_level: self.compression_level,
@@ -330,8 +324,8 @@ impl DeflateConfig {
         if params.client_no_context_takeover {
             s.push_str("; client_no_context_takeover");
         }
-        if seen.server_max_window_bits.is_some() {
-            s.push_str("; server_max_window_bits=15");
+        if let Some(bits) = seen.server_max_window_bits {
+            s.push_str(&format!("; server_max_window_bits={bits}"));
         }
         Ok((params, s))
     }
@@ -342,12 +336,17 @@ impl DeflateConfig {
         response: &ExtensionOffer,
     ) -> Result<DeflateParams, NegotiationError> {
         let seen = collect(response)?;
-        if seen.client_max_window_bits.is_some() {
-            // We never offered it (see the module docs), so the server may not use it.
-            return Err(NegotiationError::UnrequestedParam(
-                "client_max_window_bits".into(),
-            ));
-        }
+        // We offered `client_max_window_bits`; in a response it must carry a value
+        // (RFC 7692 §7.1.2.2).
+        let client_bits = match seen.client_max_window_bits {
+            None => COMPRESSOR_WINDOW_BITS,
+            Some(Some(bits)) => bits,
+            Some(None) => {
+                return Err(NegotiationError::InvalidValue(
+                    "client_max_window_bits".into(),
+                ))
+            }
+        };
         let server_bits = seen.server_max_window_bits.unwrap_or(15);
         if let Some(asked) = self.server_max_window_bits {
             if server_bits > asked.clamp(8, 15) {
@@ -361,7 +360,7 @@ impl DeflateConfig {
             client_no_context_takeover: seen.client_no_context_takeover
                 || self.client_no_context_takeover,
             server_max_window_bits: server_bits,
-            client_max_window_bits: COMPRESSOR_WINDOW_BITS,
+            client_max_window_bits: client_bits,
             compression_level: self.compression_level,
         })
     }
@@ -407,10 +406,11 @@ mod tests {
             ok("permessage-deflate; server_max_window_bits=15").unwrap(),
             "permessage-deflate; server_max_window_bits=15"
         );
-        assert_eq!(
-            ok("permessage-deflate; server_max_window_bits=10"),
-            Err(NegotiationError::UnsupportedWindowBits(10))
-        );
+        let (params, answer) = cfg
+            .accept(&offer("permessage-deflate; server_max_window_bits=10"))
+            .unwrap();
+        assert_eq!(answer, "permessage-deflate; server_max_window_bits=10");
+        assert_eq!(params.server_max_window_bits, 10);
         assert!(matches!(
             ok("permessage-deflate; server_max_window_bits=16"),
             Err(NegotiationError::InvalidValue(_))
@@ -454,7 +454,10 @@ mod tests {
             server_max_window_bits: Some(12),
             ..DeflateConfig::default()
         };
-        assert_eq!(cfg.offer(), "permessage-deflate; server_max_window_bits=12");
+        assert_eq!(
+            cfg.offer(),
+            "permessage-deflate; server_max_window_bits=12; client_max_window_bits"
+        );
         let p = cfg
             .check_response(&offer(
                 "permessage-deflate; server_max_window_bits=10; client_no_context_takeover",
@@ -465,9 +468,16 @@ mod tests {
         assert!(cfg
             .check_response(&offer("permessage-deflate; server_max_window_bits=13"))
             .is_err());
+        let p = cfg
+            .check_response(&offer(
+                "permessage-deflate; server_max_window_bits=12; client_max_window_bits=9",
+            ))
+            .unwrap();
+        assert_eq!(p.client_max_window_bits, 9);
+        assert_eq!(p.server_max_window_bits, 12);
         assert!(matches!(
-            cfg.check_response(&offer("permessage-deflate; client_max_window_bits=9")),
-            Err(NegotiationError::UnrequestedParam(_))
+            cfg.check_response(&offer("permessage-deflate; client_max_window_bits")),
+            Err(NegotiationError::InvalidValue(_))
         ));
     }
 }
