@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 async fn hello(req: Request) -> Response {
     // Drain the body so the connection can be reused whatever the client sent.
     while let Ok(Some(_)) = req.chunk().await {}
-    Response::text("Hello, World!")
+    Response::text_static("Hello, World!")
 }
 
 fn main() -> std::io::Result<()> {

@@ -104,6 +104,15 @@ impl Response {
             .with_body(Bytes::from(text.into()))
     }
 
+    /// `text/plain; charset=utf-8` from text that lives as long as the program: the body
+    /// points at it, with no allocation or copy. A handler returning a `&'static str`
+    /// gets this.
+    pub fn text_static(text: &'static str) -> Self {
+        Self::new(StatusCode::OK)
+            .with_content_type(TEXT_PLAIN)
+            .with_body(Bytes::from_static(text.as_bytes()))
+    }
+
     /// `text/html; charset=utf-8`.
     pub fn html(html: impl Into<String>) -> Self {
         Self::new(StatusCode::OK)
@@ -365,7 +374,7 @@ impl<T: IntoResponse, E: IntoResponse> IntoResponse for Result<T, E> {
 
 impl IntoResponse for &'static str {
     fn into_response(self) -> Response {
-        Response::text(self)
+        Response::text_static(self)
     }
 }
 
@@ -384,5 +393,26 @@ impl IntoResponse for StatusCode {
 impl<T: IntoResponse> IntoResponse for (StatusCode, T) {
     fn into_response(self) -> Response {
         self.1.into_response().with_status(self.0)
+    }
+}
+
+#[cfg(test)]
+mod static_text_tests {
+    use super::{Body, IntoResponse, Response};
+
+    #[test]
+    fn static_text_is_neither_allocated_nor_copied() {
+        static GREETING: &str = "Hello, World!";
+        for response in [Response::text_static(GREETING), GREETING.into_response()] {
+            let Body::Full(body) = &response.body else {
+                panic!("a full body");
+            };
+            assert_eq!(body.as_ptr(), GREETING.as_ptr());
+            assert_eq!(&body[..], GREETING.as_bytes());
+            assert_eq!(
+                response.headers().get("content-type").unwrap(),
+                "text/plain; charset=utf-8"
+            );
+        }
     }
 }
