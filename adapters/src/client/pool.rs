@@ -42,12 +42,17 @@ struct WaiterSlot {
     outcome: Option<WaiterOutcome>,
 }
 
+/// The maps' hasher: rustc's FxHash, not SipHash (~290 instructions a request, callgrind,
+/// 50 concurrent requests). Unkeyed is safe here: the keys are connection ids and waiter
+/// ids this process counts up, never chosen by a peer.
+type FastHash = rustc_hash::FxBuildHasher;
+
 struct State<R: Runtime> {
     pool: Pool<u64>,
     /// Boxed: a connection moves between the map and leases on every request, and a
     /// pointer is cheaper to move than the ~600-byte state.
-    idle: HashMap<u64, Box<Connection<R>>>,
-    waiters: HashMap<WaiterId, WaiterSlot>,
+    idle: HashMap<u64, Box<Connection<R>>, FastHash>,
+    waiters: HashMap<WaiterId, WaiterSlot, FastHash>,
     next_id: u64,
 }
 
@@ -104,8 +109,8 @@ impl<R: Runtime> SessionPool<R> {
         Arc::new(Self {
             state: Mutex::new(State {
                 pool: Pool::new(config),
-                idle: HashMap::new(),
-                waiters: HashMap::new(),
+                idle: HashMap::default(),
+                waiters: HashMap::default(),
                 next_id: 0,
             }),
             rt,
