@@ -539,26 +539,21 @@ impl<R: Runtime> RequestBuilder<R> {
     }
 
     /// One hop on the wire, at the end of the middleware chain.
+    ///
+    /// Takes the parts of the request (not a `ClientRequest`, which the caller already
+    /// took apart): every argument of an async fn is a slot of its future, and this
+    /// future sits inside every request's.
     async fn hop(
         &self,
-        request: ClientRequest,
+        req: &RedirectRequest,
+        body: Option<&Payload>,
         timers: &mut RequestTimers,
     ) -> Result<ClientResponse<R>, ClientError> {
-        let req = RedirectRequest {
-            method: request.method,
-            url: request.url,
-            headers: request.headers,
-            body: if request.body.is_some() {
-                RedirectBody::Replayable
-            } else {
-                RedirectBody::None
-            },
-        };
         if !self.session.inner.pool.tracer.is_empty() {
             self.set_current_url(&req.url);
         }
-        let (head, lease) = self.exchange(&req, request.body.as_ref(), timers).await?;
-        Ok(self.make_response(&req, head, lease, timers.clone(), Vec::new()))
+        let (head, lease) = self.exchange(req, body, timers).await?;
+        Ok(self.make_response(req, head, lease, timers.clone(), Vec::new()))
     }
 
     fn make_response(
@@ -619,19 +614,27 @@ impl<R: Runtime> RequestBuilder<R> {
             &req.url,
         );
         key.proxy = proxy.as_ref().map(|p| p.to_string());
-        // Built once; a retry (rare) builds it again rather than every request paying
-        // for a clone of the head and its header map.
-        let mut first_head = Some(self.request_head(req, body, proxy.as_deref())?);
         let replayable = !matches!(body, Some(Payload::Stream(_)));
         let mut attempt = 0;
         loop {
-            let head = match first_head.take() {
-                Some(h) => h,
-                None => self.request_head(req, body, proxy.as_deref())?,
-            };
             let mut lease = inner.pool.acquire(&key, attempt > 0, timers).await?;
+            // The head is built and handed to the connection here, between two awaits:
+            // a head (320 bytes) kept across an await is a slot in this future, which
+            // every request's future carries (and moves), cold, with many in flight.
+            let sent = match self.request_head(req, body, proxy.as_deref()) {
+                Ok(head) => self.start(&mut lease, head),
+                Err(e) => Err(e),
+            };
+            let sent = match sent {
+                Ok(sent) => sent,
+                Err(e) => {
+                    // Nothing was written: the connection is as good as it was.
+                    lease.checkin(None);
+                    return Err(e);
+                }
+            };
             match self
-                .send_and_wait(&mut lease, &req.url, head, body, timers)
+                .send_and_wait(&mut lease, &req.url, sent, body, timers)
                 .await
             {
                 Ok(h) => return Ok((h, lease)),
@@ -730,20 +733,35 @@ impl<R: Runtime> RequestBuilder<R> {
         Ok(head)
     }
 
+    /// Hands the head to the connection; what a trace's `RequestHeadersSent` will show
+    /// (boxed: a slot of the request's future, empty unless someone traces).
+    fn start(&self, lease: &mut Lease<R>, head: RequestHead) -> Result<SentHead, ClientError> {
+        let rt = &self.session.inner.rt;
+        let tracer = &self.session.inner.pool.tracer;
+        let sent =
+            (!tracer.is_empty()).then(|| Box::new((head.method.clone(), head.headers.clone())));
+        lease
+            .conn()
+            .conn
+            .send_request(rt.now(), head)
+            .map_err(|e| ClientError::Request(e.to_string()))?;
+        Ok(sent)
+    }
+
+    /// The rest of the exchange once the head is queued (see [`start`](Self::start)):
+    /// body, flush, the response head.
     async fn send_and_wait(
         &self,
         lease: &mut Lease<R>,
         url: &Url,
-        head: RequestHead,
+        sent: SentHead,
         body: Option<&Payload>,
         timers: &mut RequestTimers,
     ) -> Result<ResponseHead, ClientError> {
         let rt = &self.session.inner.rt;
         let tracer = &self.session.inner.pool.tracer;
-        let sent = (!tracer.is_empty()).then(|| (head.method.clone(), head.headers.clone()));
         let conn = lease.conn();
         let local = |e: sansweb_core::h1::Error| ClientError::Request(e.to_string());
-        conn.conn.send_request(rt.now(), head).map_err(local)?;
         let has_body = match &body {
             Some(Payload::Bytes(b)) => !b.is_empty(),
             Some(Payload::Stream(_)) => true,
@@ -787,7 +805,8 @@ impl<R: Runtime> RequestBuilder<R> {
         conn.conn.send_end(rt.now(), None).map_err(local)?;
         std::future::poll_fn(|cx| conn.poll_flush(cx, timers)).await?;
         timers.handle_sent(rt.now());
-        if let Some((method, headers)) = &sent {
+        if let Some(sent) = &sent {
+            let (method, headers) = &**sent;
             tracer.emit(TraceEvent::RequestHeadersSent {
                 method,
                 url,
@@ -803,6 +822,9 @@ impl<R: Runtime> RequestBuilder<R> {
         }
     }
 }
+
+/// The method and headers sent, kept for the trace event sent once the request is out.
+type SentHead = Option<Box<(Method, sansweb_core::h1::HeaderFields)>>;
 
 fn head_error(event: Event<ResponseHead>, bytes_seen: bool) -> ClientError {
     match event {
@@ -831,7 +853,20 @@ impl<R: Runtime> Hop<'_, R> {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        let result = self.builder.hop(request, &mut timers).await;
+        let req = RedirectRequest {
+            method: request.method,
+            url: request.url,
+            headers: request.headers,
+            body: if request.body.is_some() {
+                RedirectBody::Replayable
+            } else {
+                RedirectBody::None
+            },
+        };
+        let result = self
+            .builder
+            .hop(&req, request.body.as_ref(), &mut timers)
+            .await;
         *self.timers.lock().unwrap_or_else(|p| p.into_inner()) = timers;
         result
     }
