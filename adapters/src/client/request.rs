@@ -341,30 +341,39 @@ impl<R: Runtime> RequestBuilder<R> {
         // of the client's L1 write misses were these moves). A fresh box reuses the block
         // the previous request freed, still cached; the allocation costs less than the
         // misses. The builder moves into the box at once, so the caller holds a pointer.
-        Box::pin(self.send_boxed())
-    }
-
-    async fn send_boxed(mut self) -> Result<ClientResponse<R>, ClientError> {
-        let result = self.send_inner().await;
-        if let Err(error) = &result {
-            let tracer = &self.session.inner.pool.tracer;
-            let url = self
-                .current_url
-                .get_mut()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone();
-            if let (false, Some(url)) = (tracer.is_empty(), &url) {
-                tracer.emit(TraceEvent::RequestException {
-                    method: &self.method,
-                    url,
-                    error,
-                });
+        // An async block, not an async fn taking `self`: an async fn keeps a by-value
+        // argument twice in its future (the argument and the local it is moved into),
+        // and this future is copied whole into its box.
+        let mut this = self;
+        Box::pin(async move {
+            let result = this.send_inner().await;
+            if let Err(error) = &result {
+                this.trace_exception(error);
             }
-        }
-        result
+            result
+        })
     }
 
-    async fn send_inner(&mut self) -> Result<ClientResponse<R>, ClientError> {
+    fn trace_exception(&mut self, error: &ClientError) {
+        let tracer = &self.session.inner.pool.tracer;
+        let url = self
+            .current_url
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let (false, Some(url)) = (tracer.is_empty(), &url) {
+            tracer.emit(TraceEvent::RequestException {
+                method: &self.method,
+                url,
+                error,
+            });
+        }
+    }
+
+    /// Everything the redirect loop needs, made before its first await: a local of
+    /// `send_inner` that lives across no await still takes room in its future (the URL
+    /// and header map it was built from, say), so they live here instead.
+    fn prepare(&mut self) -> Result<Prepared<R>, ClientError> {
         if let Some(e) = self.error.take() {
             return Err(e);
         }
@@ -419,7 +428,7 @@ impl<R: Runtime> RequestBuilder<R> {
             url: &url,
             headers: &headers,
         });
-        let mut redirects = Redirects::new(
+        let redirects = Redirects::new(
             policy,
             RedirectRequest {
                 method: self.method.clone(),
@@ -440,14 +449,34 @@ impl<R: Runtime> RequestBuilder<R> {
             .chain(&self.middlewares)
             .cloned()
             .collect();
+        Ok(Prepared {
+            redirects,
+            body,
+            tracer,
+            chain,
+            timers: RequestTimers::new(timeout, inner.rt.now()),
+            raise,
+        })
+    }
+
+    async fn send_inner(&mut self) -> Result<ClientResponse<R>, ClientError> {
+        let Prepared {
+            mut redirects,
+            body,
+            tracer,
+            chain,
+            timers,
+            raise,
+        } = self.prepare()?;
         let this: &Self = self;
+        let inner = &this.session.inner;
         let hop = Hop {
             builder: this,
-            timers: Mutex::new(RequestTimers::new(timeout, inner.rt.now())),
+            timers: Mutex::new(timers),
         };
         let tracing = !tracer.is_empty();
         loop {
-            let (method, request) = {
+            let (method, req, body_now) = {
                 let current = redirects.current();
                 if tracing {
                     this.set_current_url(&current.url);
@@ -456,18 +485,23 @@ impl<R: Runtime> RequestBuilder<R> {
                     RedirectBody::None => None,
                     _ => body.clone(),
                 };
-                let request = ClientRequest::new(
-                    current.method.clone(),
-                    current.url.clone(),
-                    current.headers.clone(),
-                    body_now,
-                );
-                (current.method.clone(), request)
+                let req = RedirectRequest {
+                    method: current.method.clone(),
+                    url: current.url.clone(),
+                    headers: current.headers.clone(),
+                    body: if body_now.is_some() {
+                        RedirectBody::Replayable
+                    } else {
+                        RedirectBody::None
+                    },
+                };
+                (current.method.clone(), req, body_now)
             };
             // Without middlewares, no boxed chain: the hop's future stays inline.
             let mut response = if chain.is_empty() {
-                hop.run(request).await?
+                hop.run(&req, body_now.as_ref()).await?
             } else {
+                let request = ClientRequest::new(req.method, req.url, req.headers, body_now);
                 Next::new(&chain, &hop).run(request).await?
             };
             if let Some(jar) = &inner.cookie_jar {
@@ -847,26 +881,19 @@ struct Hop<'b, R: Runtime> {
 }
 
 impl<R: Runtime> Hop<'_, R> {
-    async fn run(&self, request: ClientRequest) -> Result<ClientResponse<R>, ClientError> {
+    /// Takes the request by reference: a by-value argument is kept twice in an async
+    /// fn's future, and this one sits inline in every request's.
+    async fn run(
+        &self,
+        req: &RedirectRequest,
+        body: Option<&Payload>,
+    ) -> Result<ClientResponse<R>, ClientError> {
         let mut timers = self
             .timers
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        let req = RedirectRequest {
-            method: request.method,
-            url: request.url,
-            headers: request.headers,
-            body: if request.body.is_some() {
-                RedirectBody::Replayable
-            } else {
-                RedirectBody::None
-            },
-        };
-        let result = self
-            .builder
-            .hop(&req, request.body.as_ref(), &mut timers)
-            .await;
+        let result = self.builder.hop(req, body, &mut timers).await;
         *self.timers.lock().unwrap_or_else(|p| p.into_inner()) = timers;
         result
     }
@@ -874,8 +901,30 @@ impl<R: Runtime> Hop<'_, R> {
 
 impl<R: Runtime> Terminal<R> for Hop<'_, R> {
     fn send<'a>(&'a self, request: ClientRequest) -> MiddlewareFuture<'a, R> {
-        Box::pin(self.run(request))
+        Box::pin(async move {
+            let req = RedirectRequest {
+                method: request.method,
+                url: request.url,
+                headers: request.headers,
+                body: if request.body.is_some() {
+                    RedirectBody::Replayable
+                } else {
+                    RedirectBody::None
+                },
+            };
+            self.run(&req, request.body.as_ref()).await
+        })
     }
+}
+
+/// What [`RequestBuilder::prepare`] hands the redirect loop.
+struct Prepared<R: Runtime> {
+    redirects: Redirects,
+    body: Option<Payload>,
+    tracer: super::trace::Tracer,
+    chain: Middlewares<R>,
+    timers: RequestTimers,
+    raise: bool,
 }
 
 /// Adds the jar's cookies for `url` to `headers`, after any `Cookie` the caller set
