@@ -476,7 +476,7 @@ impl<R: Runtime> RequestBuilder<R> {
         };
         let tracing = !tracer.is_empty();
         loop {
-            let (method, req, body_now) = {
+            let (method, body_now) = {
                 let current = redirects.current();
                 if tracing {
                     this.set_current_url(&current.url);
@@ -485,23 +485,21 @@ impl<R: Runtime> RequestBuilder<R> {
                     RedirectBody::None => None,
                     _ => body.clone(),
                 };
-                let req = RedirectRequest {
-                    method: current.method.clone(),
-                    url: current.url.clone(),
-                    headers: current.headers.clone(),
-                    body: if body_now.is_some() {
-                        RedirectBody::Replayable
-                    } else {
-                        RedirectBody::None
-                    },
-                };
-                (current.method.clone(), req, body_now)
+                (current.method.clone(), body_now)
             };
-            // Without middlewares, no boxed chain: the hop's future stays inline.
+            // Without middlewares, no boxed chain: the hop's future stays inline, and
+            // reads the request where the redirect state keeps it (no copy of its URL
+            // and header map per request).
             let mut response = if chain.is_empty() {
-                hop.run(&req, body_now.as_ref()).await?
+                hop.run(redirects.current(), body_now.as_ref()).await?
             } else {
-                let request = ClientRequest::new(req.method, req.url, req.headers, body_now);
+                let current = redirects.current();
+                let request = ClientRequest::new(
+                    current.method.clone(),
+                    current.url.clone(),
+                    current.headers.clone(),
+                    body_now,
+                );
                 Next::new(&chain, &hop).run(request).await?
             };
             if let Some(jar) = &inner.cookie_jar {
@@ -655,11 +653,10 @@ impl<R: Runtime> RequestBuilder<R> {
             // The head is built and handed to the connection here, between two awaits:
             // a head (320 bytes) kept across an await is a slot in this future, which
             // every request's future carries (and moves), cold, with many in flight.
-            let sent = match self.request_head(req, body, proxy.as_deref()) {
-                Ok(head) => self.start(&mut lease, head),
-                Err(e) => Err(e),
-            };
-            let sent = match sent {
+            let sent = match self
+                .request_head(req, body, proxy.as_deref())
+                .and_then(|head| self.start(&mut lease, head))
+            {
                 Ok(sent) => sent,
                 Err(e) => {
                     // Nothing was written: the connection is as good as it was.
