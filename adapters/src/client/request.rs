@@ -468,12 +468,9 @@ impl<R: Runtime> RequestBuilder<R> {
             timers,
             raise,
         } = self.prepare()?;
+        let mut timers = timers;
         let this: &Self = self;
         let inner = &this.session.inner;
-        let hop = Hop {
-            builder: this,
-            timers: Mutex::new(timers),
-        };
         let tracing = !tracer.is_empty();
         loop {
             let (method, body_now) = {
@@ -491,7 +488,10 @@ impl<R: Runtime> RequestBuilder<R> {
             // reads the request where the redirect state keeps it (no copy of its URL
             // and header map per request).
             let mut response = if chain.is_empty() {
-                hop.run(redirects.current(), body_now.as_ref()).await?
+                // The deadlines are this future's own: no `Hop` (its mutex and the copy
+                // of the timers a hop works on would be two more slots in it).
+                this.hop(redirects.current(), body_now.as_ref(), &mut timers)
+                    .await?
             } else {
                 let current = redirects.current();
                 let request = ClientRequest::new(
@@ -500,7 +500,13 @@ impl<R: Runtime> RequestBuilder<R> {
                     current.headers.clone(),
                     body_now,
                 );
-                Next::new(&chain, &hop).run(request).await?
+                let hop = Hop {
+                    builder: this,
+                    timers: Mutex::new(timers.clone()),
+                };
+                let result = Next::new(&chain, &hop).run(request).await;
+                timers = hop.timers.into_inner().unwrap_or_else(|p| p.into_inner());
+                result?
             };
             if let Some(jar) = &inner.cookie_jar {
                 let values: Vec<&str> = response
