@@ -58,15 +58,17 @@ pub struct RequestBuilder<R: Runtime> {
     headers: HeaderMap,
     query: Vec<(String, String)>,
     body: Option<Payload>,
-    timeout: Option<ClientTimeout>,
+    /// Boxed, as are `error` and `current_url`: set by few requests, and the builder is
+    /// written on every request and copied whole into the boxed send future.
+    timeout: Option<Box<ClientTimeout>>,
     raise_for_status: Option<bool>,
     follow_redirects: Option<bool>,
     max_redirects: Option<usize>,
     expect_continue: bool,
     proxy: Option<Arc<Url>>,
-    error: Option<ClientError>,
+    error: Option<Box<ClientError>>,
     /// The URL being requested, for trace events (a mutex: hops run through `&self`).
-    current_url: Mutex<Option<Url>>,
+    current_url: Mutex<Option<Box<Url>>>,
     /// This request's own middlewares, after the session's.
     middlewares: Middlewares<R>,
 }
@@ -93,7 +95,8 @@ impl<R: Runtime> RequestBuilder<R> {
     }
 
     fn fail(&mut self, why: String) {
-        self.error.get_or_insert(ClientError::Request(why));
+        self.error
+            .get_or_insert_with(|| Box::new(ClientError::Request(why)));
     }
 
     /// Sets a header (replacing the session default of the same name).
@@ -257,7 +260,7 @@ impl<R: Runtime> RequestBuilder<R> {
 
     /// Timeouts of this request (replacing the session's).
     pub fn timeout(mut self, timeout: ClientTimeout) -> Self {
-        self.timeout = Some(timeout);
+        self.timeout = Some(Box::new(timeout));
         self
     }
 
@@ -291,7 +294,7 @@ impl<R: Runtime> RequestBuilder<R> {
         match parse_proxy(url) {
             Ok(u) => self.proxy = Some(Arc::new(u)),
             Err(e) => {
-                self.error.get_or_insert(e);
+                self.error.get_or_insert(Box::new(e));
             }
         }
         self
@@ -375,7 +378,7 @@ impl<R: Runtime> RequestBuilder<R> {
     /// and header map it was built from, say), so they live here instead.
     fn prepare(&mut self) -> Result<Prepared<R>, ClientError> {
         if let Some(e) = self.error.take() {
-            return Err(e);
+            return Err(*e);
         }
         let url = self.resolve_url()?;
         let inner = self.session.inner.clone();
@@ -419,10 +422,13 @@ impl<R: Runtime> RequestBuilder<R> {
         }
         let body = self.body.take();
         let tracer = inner.pool.tracer.clone();
-        *self
-            .current_url
-            .get_mut()
-            .unwrap_or_else(|p| p.into_inner()) = Some(url.clone());
+        // Kept only for trace events (a URL clone per request otherwise).
+        if !tracer.is_empty() {
+            *self
+                .current_url
+                .get_mut()
+                .unwrap_or_else(|p| p.into_inner()) = Some(Box::new(url.clone()));
+        }
         tracer.emit(TraceEvent::RequestStart {
             method: &self.method,
             url: &url,
@@ -441,7 +447,7 @@ impl<R: Runtime> RequestBuilder<R> {
                 },
             },
         );
-        let timeout = self.timeout.unwrap_or(inner.timeout);
+        let timeout = self.timeout.as_deref().copied().unwrap_or(inner.timeout);
         let raise = self.raise_for_status.unwrap_or(inner.raise_for_status);
         let chain: Middlewares<R> = inner
             .middlewares
@@ -573,7 +579,7 @@ impl<R: Runtime> RequestBuilder<R> {
     }
 
     fn set_current_url(&self, url: &Url) {
-        *self.current_url.lock().unwrap_or_else(|p| p.into_inner()) = Some(url.clone());
+        *self.current_url.lock().unwrap_or_else(|p| p.into_inner()) = Some(Box::new(url.clone()));
     }
 
     /// One hop on the wire, at the end of the middleware chain.
