@@ -15,6 +15,7 @@
 //! waiters are woken, `Close`/`CloseIdle` connections are dropped (closing the socket).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Poll, Waker};
 use std::time::Duration;
@@ -94,6 +95,10 @@ pub(crate) struct SessionPool<R: Runtime> {
     pub(crate) dns: Dns,
     /// Replaces TCP/proxy/TLS when set (`ClientSessionBuilder::connector`).
     pub(crate) connector: Option<Arc<dyn super::connector::Connect>>,
+    /// Leases out right now (requests on the wire), counted without the lock: a request
+    /// about to write asks whether others are in flight (see `RequestBuilder`'s
+    /// `send_and_wait`).
+    leased: AtomicUsize,
 }
 
 impl<R: Runtime> SessionPool<R> {
@@ -120,6 +125,7 @@ impl<R: Runtime> SessionPool<R> {
             unix,
             dns: Dns::new(dns),
             connector,
+            leased: AtomicUsize::new(0),
         })
     }
 
@@ -127,6 +133,11 @@ impl<R: Runtime> SessionPool<R> {
         // A panic elsewhere while holding the lock leaves counts that are still
         // consistent (every method finishes its pool update before anything can panic).
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether another request than the caller's holds a connection now.
+    pub(crate) fn others_leased(&self) -> bool {
+        self.leased.load(Ordering::Relaxed) > 1
     }
 
     /// Open connections (in use, idle, connecting).
@@ -351,6 +362,7 @@ pub(crate) struct Lease<R: Runtime> {
 
 impl<R: Runtime> Lease<R> {
     fn new(pool: Arc<SessionPool<R>>, conn: Box<Connection<R>>) -> Self {
+        pool.leased.fetch_add(1, Ordering::Relaxed);
         Self {
             pool,
             conn: Some(conn),
@@ -368,6 +380,7 @@ impl<R: Runtime> Lease<R> {
     /// connection can carry another request.
     pub(crate) fn checkin(mut self, keep_alive_hint: Option<Duration>) {
         let Some(conn) = self.conn.take() else { return };
+        self.pool.leased.fetch_sub(1, Ordering::Relaxed);
         let now = self.pool.rt.now();
         let reusable = conn.conn.is_reusable();
         let mut st = self.pool.lock();
@@ -385,6 +398,7 @@ impl<R: Runtime> Lease<R> {
 impl<R: Runtime> Drop for Lease<R> {
     fn drop(&mut self) {
         if let Some(conn) = self.conn.take() {
+            self.pool.leased.fetch_sub(1, Ordering::Relaxed);
             let now = self.pool.rt.now();
             let mut st = self.pool.lock();
             let _ = st.pool.release(conn.id, now);

@@ -846,6 +846,17 @@ impl<R: Runtime> RequestBuilder<R> {
             _ => {}
         }
         conn.conn.send_end(rt.now(), None).map_err(local)?;
+        // With other requests in flight, yield once before writing: every task woken in
+        // this round then queues its request first, and the requests leave back to back.
+        // Written at once, each one woke the (idle) server on its own: with 50 concurrent
+        // requests the server slept twice as often as with hyper (whose connection tasks
+        // write after the request tasks ran), and each wake-up took this client's CPU
+        // (involuntary switches: ~0.6 a request against hyper's ~0.2; with the yield both
+        // ~0.2, and the server's sleeps match hyper's). Alone, a request gains nothing
+        // from waiting, so it does not.
+        if self.session.inner.pool.others_leased() {
+            yield_once().await;
+        }
         std::future::poll_fn(|cx| conn.poll_flush(cx, timers)).await?;
         timers.handle_sent(rt.now());
         if let Some(sent) = &sent {
@@ -864,6 +875,22 @@ impl<R: Runtime> RequestBuilder<R> {
             }
         }
     }
+}
+
+/// Returns `Pending` once (waking itself at once), then `Ready`: the task goes to the
+/// back of its executor's queue.
+async fn yield_once() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            std::task::Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    })
+    .await;
 }
 
 /// The method and headers sent, kept for the trace event sent once the request is out.
