@@ -408,3 +408,48 @@ impl<R: Runtime> Drop for Lease<R> {
         }
     }
 }
+
+#[cfg(all(test, feature = "runtime-tokio"))]
+mod tests {
+    use super::*;
+    use crate::rt::TokioRuntime;
+
+    fn lease(pool: &Arc<SessionPool<TokioRuntime>>, id: u64) -> Lease<TokioRuntime> {
+        let stream: super::super::connection::BoxStream =
+            Box::new(futures_lite::io::Cursor::new(Vec::new()));
+        let conn = Connection::new(id, stream, pool.rt.clone(), Config::client());
+        Lease::new(pool.clone(), Box::new(conn))
+    }
+
+    /// The in-flight count behind `others_leased` (which makes a request yield before its
+    /// write) follows leases through check-in and drop, once each.
+    #[test]
+    fn leased_count_follows_checkin_and_drop() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let rt = TokioRuntime::from_handle(runtime.handle().clone());
+        let pool = SessionPool::new(
+            rt,
+            PoolConfig::default(),
+            None,
+            Tracer::default(),
+            None,
+            DnsConfig::default(),
+            None,
+        );
+        assert!(!pool.others_leased());
+        let a = lease(&pool, 1);
+        assert!(!pool.others_leased(), "one lease: no other request");
+        let b = lease(&pool, 2);
+        assert!(pool.others_leased());
+        a.checkin(None);
+        assert!(!pool.others_leased());
+        let c = lease(&pool, 3);
+        assert!(pool.others_leased());
+        drop(b);
+        drop(c);
+        assert_eq!(pool.leased.load(Ordering::Relaxed), 0);
+    }
+}
