@@ -104,16 +104,24 @@ impl ReadBuf {
 
     /// Takes the first `n` bytes of data out as a message, keeping a clone of a large one
     /// to take its memory back once the user drops it (see the module docs).
+    #[inline]
     pub(crate) fn split_frozen(&mut self, n: usize) -> Bytes {
         let bytes = self.split_to(n).freeze();
         if bytes.len() >= RECYCLE_MIN {
-            if self.recycle.len() == RECYCLE_SLOTS {
-                self.recycle.remove(0);
-            }
-            self.recycle.push(bytes.clone());
-            self.recycle_active = true;
+            self.keep(&bytes);
         }
         bytes
+    }
+
+    /// Out of line: small messages, the common case, pay only the length check.
+    #[cold]
+    #[inline(never)]
+    fn keep(&mut self, bytes: &Bytes) {
+        if self.recycle.len() == RECYCLE_SLOTS {
+            self.recycle.remove(0);
+        }
+        self.recycle.push(bytes.clone());
+        self.recycle_active = true;
     }
 
     /// A kept payload nobody else holds any more, with room for `target` bytes, as a
