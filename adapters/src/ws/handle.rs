@@ -352,7 +352,9 @@ impl WsSender {
             let before = sh.backlog;
             sh.backlog += weight;
             sh.wake_task();
-            sh.backlog / SEND_BATCH != before / SEND_BATCH
+            // Small messages only: a large one is a batch by itself, and yielding after
+            // each 1 MiB message measured slower (0.089 -> 0.101 s for 100 of them).
+            weight < SEND_BATCH && sh.backlog / SEND_BATCH != before / SEND_BATCH
         };
         if crossed {
             yield_once().await;
