@@ -14,7 +14,7 @@ use sansweb_core::ws::{CloseCode, LocalError, State, WebSocket as CoreWs};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::settings::SEND_HIGH_WATER;
+use super::settings::{SEND_BATCH, SEND_HIGH_WATER};
 use super::task::{lock, push_waker, SharedRef};
 use super::{WsError, WsMessage};
 use crate::web::{BoxFuture, DynRuntime};
@@ -343,15 +343,39 @@ impl WsSender {
             Poll::Ready(Ok(()))
         })
         .await?;
-        let mut sh = lock(shared);
-        if sh.done {
-            return Err(WsError::Closed);
+        let crossed = {
+            let mut sh = lock(shared);
+            if sh.done {
+                return Err(WsError::Closed);
+            }
+            op(&mut sh.ws)?;
+            let before = sh.backlog;
+            sh.backlog += weight;
+            sh.wake_task();
+            // Small messages only: a large one is a batch by itself, and yielding after
+            // each 1 MiB message measured slower (0.089 -> 0.101 s for 100 of them).
+            weight < SEND_BATCH && sh.backlog / SEND_BATCH != before / SEND_BATCH
+        };
+        if crossed {
+            yield_once().await;
         }
-        op(&mut sh.ws)?;
-        sh.backlog += weight;
-        sh.wake_task();
         Ok(())
     }
+}
+
+/// Returns `Pending` once (waking itself at once), so the executor runs the tasks woken
+/// meanwhile, the socket task among them, before the caller goes on.
+async fn yield_once() {
+    let mut yielded = false;
+    poll_fn(|cx| {
+        if yielded {
+            return Poll::Ready(());
+        }
+        yielded = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    })
+    .await;
 }
 
 impl WsReceiver {

@@ -8,6 +8,11 @@ use sansweb_core::ws::{Config, DeflateParams, Heartbeat};
 
 /// Senders wait while more than this many bytes are queued but not yet written.
 pub const SEND_HIGH_WATER: usize = 1024 * 1024;
+/// A sender yields to the executor each time this many more bytes are queued, so the
+/// socket task writes them while the sender goes on: on a one-thread executor a sender
+/// that never yields would encode a whole `SEND_HIGH_WATER` before the first byte
+/// leaves, and the peer idles meanwhile.
+pub(crate) const SEND_BATCH: usize = 64 * 1024;
 /// The socket task stops reading while this many messages wait to be received...
 pub(crate) const RECV_QUEUE_MESSAGES: usize = 64;
 /// ...or this many bytes.

@@ -158,6 +158,10 @@ const T_CLOSE: usize = 0;
 const T_TRANSPORT: usize = 1;
 const T_PING: usize = 2;
 const T_PONG: usize = 3;
+/// Drops the large payloads kept for recycling once they sat unused this long.
+const T_RECYCLE: usize = 4;
+/// How long kept payloads may sit unused (so an idle connection holds no buffer).
+const RECYCLE_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// One WebSocket connection, either role, after the opening handshake.
 pub struct WebSocket {
@@ -180,7 +184,7 @@ pub struct WebSocket {
     queued: VecDeque<Bytes>,
     out: BytesMut,
     events: VecDeque<Event>,
-    timers: TimerTable<4>,
+    timers: TimerTable<5>,
     close_transport: bool,
     /// We stop reading after the peer's close frame (RFC 6455 §5.5.1).
     peer_closed: bool,
@@ -322,6 +326,9 @@ impl WebSocket {
 
     fn after_input(&mut self, now: Instant) {
         self.process(now);
+        if self.rbuf.has_recycled() && self.timers.get(T_RECYCLE).is_none() {
+            self.timers.set(T_RECYCLE, now + RECYCLE_IDLE);
+        }
         if self.rbuf.is_empty()
             && (self.rbuf.capacity() > READ_CHUNK || self.rbuf.spare_len() < MIN_READ)
         {
@@ -363,6 +370,13 @@ impl WebSocket {
 
     /// Acts on every deadline at or before `now` (early calls do nothing).
     pub fn handle_timeout(&mut self, now: Instant) {
+        if self.timers.take_expired(T_RECYCLE, now) {
+            if self.rbuf.take_activity() {
+                self.timers.set(T_RECYCLE, now + RECYCLE_IDLE);
+            } else {
+                self.rbuf.drop_recycled();
+            }
+        }
         if self.timers.take_expired(T_CLOSE, now) && self.state == State::CloseSent {
             self.events.push_back(Event::Failed(Error::CloseTimeout));
             self.state = State::Failed;
@@ -655,7 +669,7 @@ impl WebSocket {
     fn on_close(&mut self, now: Instant, frame: CloseFrame) {
         self.peer_closed = true;
         self.assembler.clear();
-        self.rbuf.release();
+        self.rbuf.release_all();
         self.pending_header = None;
         self.unmasked = 0;
         if self.state == State::Open {
@@ -695,7 +709,7 @@ impl WebSocket {
         self.close_transport = true;
         self.timers.clear_all();
         self.assembler.clear();
-        self.rbuf.release();
+        self.rbuf.release_all();
         self.pending_header = None;
         self.unmasked = 0;
     }

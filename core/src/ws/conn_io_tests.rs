@@ -142,3 +142,77 @@ fn owned_sends_put_the_same_bytes_on_the_wire() {
         assert_eq!(events(&mut s), vec![Event::Binary(Bytes::from(data))]);
     }
 }
+
+/// The frames of `n` binary messages of `len` bytes each, message `i` filled with `i`.
+fn big_messages(now: Instant, n: u8, len: usize) -> Vec<Vec<u8>> {
+    let mut c = WebSocket::client(Config::default(), keys(), now);
+    (0..n)
+        .map(|i| {
+            c.send_binary(&vec![i; len]).unwrap();
+            drain(&mut c)
+        })
+        .collect()
+}
+
+#[test]
+fn an_echo_reads_each_large_message_into_the_memory_of_one_already_sent() {
+    let now = Instant::now();
+    let len = 256 << 10;
+    let mut s = WebSocket::server(Config::default(), now);
+    let mut addresses = Vec::new();
+    let mut in_flight: Option<Bytes> = None;
+    for (i, wire) in big_messages(now, 6, len).iter().enumerate() {
+        feed_direct(&mut s, now, wire, 64 << 10);
+        let got = match &events(&mut s)[..] {
+            [Event::Binary(b)] => b.clone(),
+            other => panic!("message {i}: {other:?}"),
+        };
+        assert_eq!(got.len(), len);
+        assert!(got.iter().all(|&x| x == i as u8), "message {i}");
+        // Like an echo: the previous message is written (dropped) once this one is in.
+        if let Some(prev) = in_flight.replace(got.clone()) {
+            assert!(
+                prev.iter().all(|&x| x == i as u8 - 1),
+                "held message {i} intact"
+            );
+        }
+        addresses.push(got.as_ptr() as usize);
+    }
+    // From the third message on, each lands where one already sent was (a frame
+    // header's length further, at most: the header was read in front of it).
+    for i in 2..addresses.len() {
+        assert!(
+            addresses[..i - 1]
+                .iter()
+                .any(|&a| (a..=a + super::frame::MAX_HEADER_LEN).contains(&addresses[i])),
+            "message {i} in fresh memory"
+        );
+    }
+}
+
+#[test]
+fn kept_payloads_are_dropped_after_a_second_unused() {
+    let now = Instant::now();
+    let mut s = WebSocket::server(Config::default(), now);
+    let wire = big_messages(now, 1, 128 << 10).remove(0);
+    feed_direct(&mut s, now, &wire, usize::MAX);
+    assert!(matches!(events(&mut s)[..], [Event::Binary(_)]));
+    // No heartbeat: the only deadline is the recycling one.
+    let first = s
+        .poll_timeout()
+        .expect("a deadline while payloads are kept");
+    assert_eq!(first, now + std::time::Duration::from_secs(1));
+    // Used since it was set: re-armed; then a second with no use drops them.
+    s.handle_timeout(first);
+    let second = s.poll_timeout().expect("re-armed");
+    assert!(second > first);
+    s.handle_timeout(second);
+    assert_eq!(s.poll_timeout(), None);
+    // Messages still flow afterwards.
+    let wire = big_messages(now, 2, 100).remove(1);
+    feed_direct(&mut s, second, &wire, usize::MAX);
+    assert_eq!(
+        events(&mut s),
+        vec![Event::Binary(Bytes::from(vec![1u8; 100]))]
+    );
+}

@@ -48,11 +48,15 @@ fn xor_word(word: &mut [u8], k64: u64) {
     word.copy_from_slice(&(u64::from_ne_bytes(bytes) ^ k64).to_ne_bytes());
 }
 
+/// The key as seen from payload byte `offset`: `key` rotated left by `offset % 4` bytes.
+/// Done on a `u32` (a rotate instruction); the slice `rotate_left` it replaces was a
+/// generic call, ~17 instructions per frame, a tenth of a 64 B frame's masking.
 #[inline]
 fn rotate(key: [u8; 4], offset: usize) -> [u8; 4] {
-    let mut k = key;
-    k.rotate_left(offset & 3);
-    k
+    // Little-endian on purpose, whatever the target: byte i of the key is bits 8i..8i+8,
+    // so moving every byte one place towards the front is a right rotation by 8.
+    let bits = 8 * (offset as u32 & 3);
+    u32::from_le_bytes(key).rotate_right(bits).to_le_bytes()
 }
 
 /// The reference byte-at-a-time implementation: what `apply_mask` must equal, and the

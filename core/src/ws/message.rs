@@ -96,7 +96,7 @@ impl Assembler {
                     buf.advance(len);
                     Message::Text(text?)
                 }
-                _ => Message::Binary(buf.split_to(len).freeze()),
+                _ => Message::Binary(buf.split_frozen(len)),
             }));
         }
         let r = self.push_partial(h, &buf.data()[..len]);

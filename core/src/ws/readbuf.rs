@@ -22,16 +22,45 @@
 //! moves the `filled` bytes to a new one, so memory held by a message already handed to
 //! the user is not kept alive by the buffer longer than needed.
 //!
+//! # Recycling large payloads
+//!
+//! Zeroing the room of a megabyte frame costs a pass over a megabyte (and fresh pages
+//! fault in one by one), for every such message. So the buffer keeps a `Bytes` clone of
+//! the last [`RECYCLE_SLOTS`] large payloads it handed out ([`split_frozen`]). Once the
+//! user has dropped one (the clone is the only owner left), growth takes it back
+//! (`Bytes::try_into_mut`): its bytes are initialized already, so nothing is zeroed. Two
+//! slots, because an echo holds the previous message (being written) while the next one
+//! arrives. The connection drops the slots when it has not used them for a while
+//! ([`drop_recycled`]), so an idle connection holds no buffer.
+//!
+//! ```text
+//!   split_frozen(big) ──clone──▶ slots [older, newer]      (a third evicts the older)
+//!   growth: a slot the user let go of (unique) ──try_into_mut──▶ the new buffer
+//! ```
+//!
+//! [`split_frozen`]: ReadBuf::split_frozen
+//! [`drop_recycled`]: ReadBuf::drop_recycled
+//!
 //! [`WebSocket::input_buffer`]: super::WebSocket::input_buffer
 //! [`WebSocket::handle_read`]: super::WebSocket::handle_read
 
-use bytes::{Buf, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
+
+/// Payloads at least this long are kept for recycling; smaller ones fit the regular
+/// read room, which is not zeroed again once it exists.
+pub(crate) const RECYCLE_MIN: usize = 64 * 1024;
+/// How many large payloads are kept for recycling.
+pub(crate) const RECYCLE_SLOTS: usize = 2;
 
 /// See the module docs.
 #[derive(Debug, Default)]
 pub(crate) struct ReadBuf {
     buf: BytesMut,
     filled: usize,
+    /// Large payloads handed out, oldest first (see the module docs).
+    recycle: Vec<Bytes>,
+    /// A payload was kept or taken back since the last [`take_activity`](Self::take_activity).
+    recycle_active: bool,
 }
 
 impl ReadBuf {
@@ -73,6 +102,58 @@ impl ReadBuf {
         self.buf.split_to(n)
     }
 
+    /// Takes the first `n` bytes of data out as a message, keeping a clone of a large one
+    /// to take its memory back once the user drops it (see the module docs).
+    #[inline]
+    pub(crate) fn split_frozen(&mut self, n: usize) -> Bytes {
+        let bytes = self.split_to(n).freeze();
+        if bytes.len() >= RECYCLE_MIN {
+            self.keep(&bytes);
+        }
+        bytes
+    }
+
+    /// Out of line: small messages, the common case, pay only the length check.
+    #[cold]
+    #[inline(never)]
+    fn keep(&mut self, bytes: &Bytes) {
+        if self.recycle.len() == RECYCLE_SLOTS {
+            self.recycle.remove(0);
+        }
+        self.recycle.push(bytes.clone());
+        self.recycle_active = true;
+    }
+
+    /// A kept payload nobody else holds any more, with room for `target` bytes, as a
+    /// buffer whose `len()` bytes are initialized. Unique ones too small are let go.
+    fn take_recycled(&mut self, target: usize) -> Option<BytesMut> {
+        while let Some(i) = self.recycle.iter().position(Bytes::is_unique) {
+            if let Ok(buf) = self.recycle.remove(i).try_into_mut() {
+                if buf.capacity() >= target {
+                    self.recycle_active = true;
+                    return Some(buf);
+                }
+            }
+        }
+        None
+    }
+
+    /// Whether payloads are kept for recycling.
+    pub(crate) fn has_recycled(&self) -> bool {
+        !self.recycle.is_empty()
+    }
+
+    /// Whether a payload was kept or taken back since the last call.
+    pub(crate) fn take_activity(&mut self) -> bool {
+        std::mem::take(&mut self.recycle_active)
+    }
+
+    /// Lets the kept payloads go (the connection is idle, or over).
+    pub(crate) fn drop_recycled(&mut self) {
+        self.recycle = Vec::new();
+        self.recycle_active = false;
+    }
+
     /// Makes at least `min` spare bytes available (growing to `want` spare bytes when it
     /// must grow) and lends them. Write from the start, then [`commit`](Self::commit).
     pub(crate) fn spare_mut(&mut self, min: usize, want: usize) -> &mut [u8] {
@@ -81,6 +162,18 @@ impl ReadBuf {
             if self.buf.capacity() >= target {
                 // Zeroes only the extension; no reallocation.
                 self.buf.resize(target, 0);
+            } else if let Some(mut fresh) = self.take_recycled(target) {
+                // Initialized already: only the data is copied, nothing is zeroed
+                // (unless the old payload was shorter than `target`: then the rest).
+                let filled = self.filled;
+                if fresh.len() < filled {
+                    fresh.resize(filled, 0);
+                }
+                fresh[..filled].copy_from_slice(&self.buf[..filled]);
+                if fresh.len() < target {
+                    fresh.resize(target, 0);
+                }
+                self.buf = fresh;
             } else {
                 // `reserve` takes the allocation back when every message split off it
                 // has been dropped (moving the data to the front), and otherwise moves
@@ -108,8 +201,15 @@ impl ReadBuf {
         self.commit(data.len());
     }
 
-    /// Releases the memory (idle connection, or nothing more will be read).
+    /// Releases the buffer (nothing buffered; the next read allocates or recycles).
+    /// Kept payloads stay: see [`drop_recycled`](Self::drop_recycled).
     pub(crate) fn release(&mut self) {
+        self.buf = BytesMut::new();
+        self.filled = 0;
+    }
+
+    /// Releases all memory, kept payloads too (nothing more will be read).
+    pub(crate) fn release_all(&mut self) {
         *self = ReadBuf::default();
     }
 
@@ -199,5 +299,94 @@ mod tests {
         b.commit(1000);
         assert!(held.iter().all(|&x| x == 7));
         assert!(b.data().iter().all(|&x| x == 9));
+    }
+
+    /// Reads `n` bytes of `fill` into the buffer the way a driver does.
+    fn read(b: &mut ReadBuf, n: usize, fill: u8) {
+        b.spare_mut(n, n)[..n].fill(fill);
+        b.commit(n);
+    }
+
+    #[test]
+    fn a_large_payload_the_user_dropped_is_taken_back_unzeroed() {
+        let mut b = ReadBuf::default();
+        read(&mut b, RECYCLE_MIN, 7);
+        let msg = b.split_frozen(RECYCLE_MIN);
+        let base = msg.as_ptr();
+        assert!(b.has_recycled());
+        b.release();
+        drop(msg);
+        // Growth takes the payload's memory back: same allocation, old bytes still
+        // there (nothing was zeroed), and as much room as the payload had.
+        let spare = b.spare_mut(100, 1000);
+        assert_eq!(spare.as_ptr(), base);
+        assert!(spare.len() >= RECYCLE_MIN);
+        assert!(spare.iter().all(|&x| x == 7));
+        assert!(!b.has_recycled());
+        assert!(b.take_activity());
+        assert!(!b.take_activity());
+    }
+
+    #[test]
+    fn data_already_held_moves_into_the_recycled_buffer() {
+        let mut b = ReadBuf::default();
+        read(&mut b, RECYCLE_MIN, 7);
+        drop(b.split_frozen(RECYCLE_MIN));
+        b.release();
+        read(&mut b, 10, 3);
+        // 10 bytes held in a small buffer; growth past it adopts the recycled one.
+        let spare = b.spare_mut(RECYCLE_MIN / 2, RECYCLE_MIN / 2);
+        assert!(spare.len() >= RECYCLE_MIN / 2);
+        assert_eq!(b.data(), &[3u8; 10][..]);
+        assert!(!b.has_recycled());
+    }
+
+    #[test]
+    fn a_payload_still_held_is_never_reused() {
+        let mut b = ReadBuf::default();
+        read(&mut b, RECYCLE_MIN, 7);
+        let held = b.split_frozen(RECYCLE_MIN);
+        b.release();
+        read(&mut b, RECYCLE_MIN, 9);
+        assert_ne!(b.data().as_ptr(), held.as_ptr());
+        assert!(held.iter().all(|&x| x == 7));
+        assert!(b.data().iter().all(|&x| x == 9));
+        // Still kept, to be taken back once the user lets go of it.
+        assert!(b.has_recycled());
+    }
+
+    #[test]
+    fn small_payloads_are_not_kept_and_slots_are_bounded() {
+        let mut b = ReadBuf::default();
+        read(&mut b, 100, 1);
+        drop(b.split_frozen(100));
+        assert!(!b.has_recycled());
+        let mut held = Vec::new();
+        for i in 0..5u8 {
+            read(&mut b, RECYCLE_MIN, i);
+            held.push(b.split_frozen(RECYCLE_MIN));
+            b.release();
+        }
+        assert_eq!(b.recycle.len(), RECYCLE_SLOTS);
+        // The newest are kept.
+        assert_eq!(b.recycle[RECYCLE_SLOTS - 1].as_ptr(), held[4].as_ptr());
+        b.drop_recycled();
+        assert!(!b.has_recycled());
+        assert!(held
+            .iter()
+            .enumerate()
+            .all(|(i, m)| m.iter().all(|&x| x == i as u8)));
+    }
+
+    #[test]
+    fn a_recycled_buffer_too_small_is_let_go() {
+        let mut b = ReadBuf::default();
+        read(&mut b, RECYCLE_MIN, 7);
+        drop(b.split_frozen(RECYCLE_MIN));
+        b.release();
+        let spare = b.spare_mut(4 * RECYCLE_MIN, 4 * RECYCLE_MIN);
+        assert_eq!(spare.len(), 4 * RECYCLE_MIN);
+        assert!(spare.iter().all(|&x| x == 0), "fresh room is zeroed");
+        assert!(!b.has_recycled());
     }
 }
