@@ -77,6 +77,10 @@ pub use self::async_std::AsyncStdRuntime;
 pub use self::smol::SmolRuntime;
 #[cfg(feature = "runtime-tokio")]
 pub use self::tokio::TokioRuntime;
+#[cfg(feature = "runtime-tokio")]
+mod tokio_stream;
+#[cfg(feature = "runtime-tokio")]
+pub use self::tokio_stream::TokioStream;
 
 /// The runtime chosen by the enabled features: tokio if `runtime-tokio` (the default) is
 /// on, else smol, else async-std.

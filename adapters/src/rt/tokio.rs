@@ -1,4 +1,4 @@
-//! tokio glue for [`Runtime`]: streams go through `tokio_util::compat` to speak futures-io.
+//! tokio glue for [`Runtime`]: streams go through [`TokioStream`] to speak futures-io.
 
 use std::future::Future;
 use std::io;
@@ -7,9 +7,8 @@ use std::pin::Pin;
 use std::time::Instant;
 
 use tokio::runtime::{Builder, Handle};
-use tokio_util::compat::{Compat, TokioAsyncReadCompatExt};
 
-use super::{BoxFuture, Listener, Runtime};
+use super::{BoxFuture, Listener, Runtime, TokioStream};
 
 /// The tokio runtime, through a [`Handle`] to it.
 #[derive(Clone, Debug)]
@@ -58,13 +57,13 @@ impl<T> Drop for AbortOnDrop<T> {
 pub struct TokioTcpListener(tokio::net::TcpListener);
 
 impl Listener for TokioTcpListener {
-    type Stream = Compat<tokio::net::TcpStream>;
+    type Stream = TokioStream<tokio::net::TcpStream>;
     type Addr = SocketAddr;
 
     async fn accept(&self) -> io::Result<(Self::Stream, SocketAddr)> {
         let (stream, peer) = self.0.accept().await?;
         stream.set_nodelay(true)?;
-        Ok((stream.compat(), peer))
+        Ok((TokioStream::new(stream), peer))
     }
 
     fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -79,12 +78,12 @@ pub struct TokioUnixListener(tokio::net::UnixListener);
 
 #[cfg(unix)]
 impl Listener for TokioUnixListener {
-    type Stream = Compat<tokio::net::UnixStream>;
+    type Stream = TokioStream<tokio::net::UnixStream>;
     type Addr = std::os::unix::net::SocketAddr;
 
     async fn accept(&self) -> io::Result<(Self::Stream, Self::Addr)> {
         let (stream, peer) = self.0.accept().await?;
-        Ok((stream.compat(), peer.into()))
+        Ok((TokioStream::new(stream), peer.into()))
     }
 
     fn local_addr(&self) -> io::Result<Self::Addr> {
@@ -93,10 +92,10 @@ impl Listener for TokioUnixListener {
 }
 
 impl Runtime for TokioRuntime {
-    type TcpStream = Compat<tokio::net::TcpStream>;
+    type TcpStream = TokioStream<tokio::net::TcpStream>;
     type TcpListener = TokioTcpListener;
     #[cfg(unix)]
-    type UnixStream = Compat<tokio::net::UnixStream>;
+    type UnixStream = TokioStream<tokio::net::UnixStream>;
     #[cfg(unix)]
     type UnixListener = TokioUnixListener;
     type RawTimer = Pin<Box<tokio::time::Sleep>>;
@@ -124,7 +123,7 @@ impl Runtime for TokioRuntime {
             stream.set_nodelay(true)?;
             Ok(stream)
         });
-        async move { Ok(connect.await?.compat()) }
+        async move { Ok(TokioStream::new(connect.await?)) }
     }
 
     fn connect_tcp_from(
@@ -141,7 +140,7 @@ impl Runtime for TokioRuntime {
             stream.set_nodelay(true)?;
             Ok(stream)
         });
-        async move { Ok(connect.await?.compat()) }
+        async move { Ok(TokioStream::new(connect.await?)) }
     }
 
     fn tcp_listener_from_std(
@@ -173,7 +172,7 @@ impl Runtime for TokioRuntime {
     ) -> impl Future<Output = io::Result<Self::UnixStream>> + Send + 'static {
         let path = path.to_owned();
         let connect = self.on_runtime(tokio::net::UnixStream::connect(path));
-        async move { Ok(connect.await?.compat()) }
+        async move { Ok(TokioStream::new(connect.await?)) }
     }
 
     #[cfg(unix)]
