@@ -316,6 +316,23 @@ impl<R: Role> Conn<R> {
                             return None;
                         }
                     }
+                    if scanner_is_fresh(scanner) && !self.read_buf.is_empty() {
+                        // A head that arrived whole is found and parsed in one pass; on
+                        // anything else the scanner below takes over, once per head (it
+                        // is no longer fresh after looking at these bytes).
+                        if let Some(parsed) =
+                            R::parse_whole_head(&mut self.read_buf, &head_limits, &self.config)
+                        {
+                            self.timers.clear(HEAD_READ);
+                            match parsed {
+                                Ok((head, info)) => return self.on_head(head, info),
+                                Err(kind) => {
+                                    self.fail(Error::peer(kind));
+                                    return self.pending.pop_front();
+                                }
+                            }
+                        }
+                    }
                     let scanned = scanner.scan(&self.read_buf, &head_limits);
                     let fields = scanner.field_count(&head_limits);
                     match scanned {
