@@ -515,6 +515,27 @@ mod tests {
     }
 
     #[test]
+    fn a_browser_head_takes_the_fast_path_with_default_limits() {
+        let input = b"GET /articles/2024/sans-io-http-parsers?ref=home HTTP/1.1\r\n\
+Host: www.example.com\r\n\
+User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0\r\n\
+Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\r\n\
+Cookie: session=8f14e45fceea167a5a36dedd4bea2543; theme=dark\r\n\
+Cache-Control: max-age=0\r\n\
+\r\n";
+        let config = super::super::Config::server();
+        let limits = ScanLimits {
+            start_line: config.max_line_size,
+            field: config.max_field_size,
+            fields: config.max_headers,
+            total: config.max_head_size,
+            ..limits()
+        };
+        let parsed = parse_request_prefix(input, &limits, false).expect("fast path");
+        assert_eq!(parsed.len, input.len());
+    }
+
+    #[test]
     fn anything_else_is_left_to_the_scanner() {
         for input in [
             &b"GET / HTTP/1.1\r\nHost: a\r\n"[..],             // incomplete
