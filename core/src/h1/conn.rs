@@ -150,6 +150,10 @@ pub struct Conn<R: Role> {
     out_queue: VecDeque<Bytes>,
     timers: TimerTable<3>,
     pending: VecDeque<Event<R::Incoming>>,
+    /// The `End` of a message without a body is the next event, ahead of `pending`: a
+    /// flag, not an entry, because an `Event` is as large as a head and queueing one
+    /// copies all of it.
+    end_first: bool,
     eof: bool,
     failed: Option<Error>,
     closed_reported: bool,
@@ -183,6 +187,7 @@ impl<R: Role> Conn<R> {
             out_queue: VecDeque::new(),
             timers,
             pending: VecDeque::new(),
+            end_first: false,
             eof: false,
             failed: None,
             closed_reported: false,
@@ -286,6 +291,9 @@ impl<R: Role> Conn<R> {
     /// The next event, or `None` when more input (or our own response) is needed.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event<R::Incoming>> {
+        if std::mem::take(&mut self.end_first) {
+            return Some(Event::End);
+        }
         if let Some(event) = self.pending.pop_front() {
             return Some(event);
         }
@@ -446,8 +454,7 @@ impl<R: Role> Conn<R> {
                                 }
                                 continue;
                             }
-                            self.pending.push_front(Event::End);
-                            return self.pending.pop_front();
+                            return Some(Event::End);
                         }
                         Ok(None) => {
                             if self.eof {
@@ -509,7 +516,7 @@ impl<R: Role> Conn<R> {
     /// up a body reader for the request; `poll_event` still delivers the `End`.
     #[must_use]
     pub fn next_event_is_end(&self) -> bool {
-        matches!(self.pending.front(), Some(Event::End))
+        self.end_first || matches!(self.pending.front(), Some(Event::End))
     }
 
     /// Whether nothing more will be exchanged: once `poll_transmit` is drained, close the
@@ -822,7 +829,7 @@ impl<R: Role> Conn<R> {
         let decoder = match framing {
             BodyFraming::Empty => {
                 self.on_body_end(false);
-                self.pending.push_front(Event::End);
+                self.end_first = true;
                 return;
             }
             BodyFraming::Length(n) => BodyDecoder::Length { remaining: n },

@@ -279,8 +279,14 @@ fn check_request_line(
     accept_unregistered_methods: bool,
 ) -> Result<(Method, Range<usize>), ErrorKind> {
     let method = req.method.ok_or(ErrorKind::InvalidMethod)?;
-    if RTSP_ONLY_METHODS.contains(&method)
-        || !(accept_unregistered_methods || REGISTERED_METHODS.contains(&method))
+    // The common methods are registered and not RTSP's: no walk through the lists.
+    let common = matches!(
+        method,
+        "GET" | "POST" | "HEAD" | "PUT" | "DELETE" | "OPTIONS"
+    );
+    if !common
+        && (RTSP_ONLY_METHODS.contains(&method)
+            || !(accept_unregistered_methods || REGISTERED_METHODS.contains(&method)))
     {
         return Err(ErrorKind::InvalidMethod);
     }

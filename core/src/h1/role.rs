@@ -114,7 +114,8 @@ impl Role for Server {
         _exchange: Option<&Exchange>,
     ) -> Result<(RequestHead, HeadInfo), ErrorKind> {
         let (request, facts) = parse_request(head, fields, config.accept_unregistered_methods)?;
-        request_info(request, &facts, config)
+        let info = request_info(&request, &facts, config)?;
+        Ok((request, info))
     }
 
     #[allow(private_interfaces)]
@@ -125,11 +126,10 @@ impl Role for Server {
     ) -> Option<Result<(RequestHead, HeadInfo), ErrorKind>> {
         let parsed = parse_request_prefix(buf, limits, config.accept_unregistered_methods)?;
         let head = buf.split_to(parsed.len).freeze();
-        Some(
-            parsed
-                .finish(head)
-                .and_then(|(request, facts)| request_info(request, &facts, config)),
-        )
+        Some(parsed.finish(head).and_then(|(request, facts)| {
+            let info = request_info(&request, &facts, config)?;
+            Ok((request, info))
+        }))
     }
 
     fn informational(head: RequestHead) -> Event<RequestHead> {
@@ -140,10 +140,10 @@ impl Role for Server {
 
 /// What a parsed request means for the connection: framing, persistence, upgrade.
 fn request_info(
-    request: RequestHead,
+    request: &RequestHead,
     facts: &FieldFacts,
     config: &Config,
-) -> Result<(RequestHead, HeadInfo), ErrorKind> {
+) -> Result<HeadInfo, ErrorKind> {
     let mut framing = request_framing(facts, request.version, config.require_host)?;
     let mut keep_alive = facts.keep_alive(request.version);
     if method_has_no_body(&request.method) {
@@ -157,7 +157,7 @@ fn request_info(
             return Err(ErrorKind::BodyTooLarge { limit });
         }
     }
-    let info = HeadInfo {
+    Ok(HeadInfo {
         framing,
         keep_alive,
         kind: HeadKind::Request {
@@ -168,8 +168,7 @@ fn request_info(
                 && request.version == Version::HTTP_11
                 && framing != BodyFraming::Empty,
         },
-    };
-    Ok((request, info))
+    })
 }
 
 impl Role for Client {
