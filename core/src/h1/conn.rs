@@ -341,7 +341,13 @@ impl<R: Role> Conn<R> {
                             }
                         }
                     }
-                    let scanned = scanner.scan(&self.read_buf, &head_limits);
+                    // Nothing buffered (a keep-alive connection between requests): the
+                    // scanner would find nothing and check nothing, so skip it.
+                    let scanned = if self.read_buf.is_empty() {
+                        Ok(None)
+                    } else {
+                        scanner.scan(&self.read_buf, &head_limits)
+                    };
                     let fields = scanner.field_count(&head_limits);
                     match scanned {
                         Ok(Some(len)) => {
