@@ -111,7 +111,7 @@ fn contains_del(value: &[u8]) -> bool {
             return true;
         }
     }
-    words.remainder().iter().any(|&b| b == 0x7f)
+    words.remainder().contains(&0x7f)
 }
 
 /// The fields of a head from the section offset [`check_fields`] gave.
