@@ -462,25 +462,42 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
     }
 }
 
-thread_local! {
-    static DATE: RefCell<(u64, HeaderValue)> = const { RefCell::new((0, HeaderValue::from_static(""))) };
+/// The `Date` value of the current second and the second's bounds.
+struct CachedDate {
+    from: SystemTime,
+    until: SystemTime,
+    value: HeaderValue,
 }
 
-/// The `Date` header, formatted at most once per second per thread.
+thread_local! {
+    static DATE: RefCell<Option<CachedDate>> = const { RefCell::new(None) };
+}
+
+/// The `Date` header, formatted at most once per second per thread. A hit is two clock
+/// comparisons (no conversion to seconds since the epoch), and a clock that steps back
+/// out of the cached second formats again.
 fn http_date_now() -> HeaderValue {
     let now = SystemTime::now();
-    let secs = now
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
     DATE.with(|cell| {
         let mut cached = cell.borrow_mut();
-        if cached.0 != secs {
-            let text = httpdate::fmt_http_date(now);
-            cached.1 =
-                HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""));
-            cached.0 = secs;
+        match &*cached {
+            Some(date) if date.from <= now && now < date.until => date.value.clone(),
+            _ => {
+                let secs = now
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0);
+                let from = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+                let text = httpdate::fmt_http_date(now);
+                let value =
+                    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""));
+                *cached = Some(CachedDate {
+                    from,
+                    until: from + std::time::Duration::from_secs(1),
+                    value: value.clone(),
+                });
+                value
+            }
         }
-        cached.1.clone()
     })
 }

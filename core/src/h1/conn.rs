@@ -150,6 +150,10 @@ pub struct Conn<R: Role> {
     out_queue: VecDeque<Bytes>,
     timers: TimerTable<3>,
     pending: VecDeque<Event<R::Incoming>>,
+    /// The `End` of a message without a body is the next event, ahead of `pending`: a
+    /// flag, not an entry, because an `Event` is as large as a head and queueing one
+    /// copies all of it.
+    end_first: bool,
     eof: bool,
     failed: Option<Error>,
     closed_reported: bool,
@@ -183,6 +187,7 @@ impl<R: Role> Conn<R> {
             out_queue: VecDeque::new(),
             timers,
             pending: VecDeque::new(),
+            end_first: false,
             eof: false,
             failed: None,
             closed_reported: false,
@@ -286,6 +291,9 @@ impl<R: Role> Conn<R> {
     /// The next event, or `None` when more input (or our own response) is needed.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event<R::Incoming>> {
+        if std::mem::take(&mut self.end_first) {
+            return Some(Event::End);
+        }
         if let Some(event) = self.pending.pop_front() {
             return Some(event);
         }
@@ -316,7 +324,30 @@ impl<R: Role> Conn<R> {
                             return None;
                         }
                     }
-                    let scanned = scanner.scan(&self.read_buf, &head_limits);
+                    if scanner_is_fresh(scanner) && !self.read_buf.is_empty() {
+                        // A head that arrived whole is found and parsed in one pass; on
+                        // anything else the scanner below takes over, once per head (it
+                        // is no longer fresh after looking at these bytes).
+                        if let Some(parsed) =
+                            R::parse_whole_head(&mut self.read_buf, &head_limits, &self.config)
+                        {
+                            self.timers.clear(HEAD_READ);
+                            match parsed {
+                                Ok((head, info)) => return self.on_head(head, info),
+                                Err(kind) => {
+                                    self.fail(Error::peer(kind));
+                                    return self.pending.pop_front();
+                                }
+                            }
+                        }
+                    }
+                    // Nothing buffered (a keep-alive connection between requests): the
+                    // scanner would find nothing and check nothing, so skip it.
+                    let scanned = if self.read_buf.is_empty() {
+                        Ok(None)
+                    } else {
+                        scanner.scan(&self.read_buf, &head_limits)
+                    };
                     let fields = scanner.field_count(&head_limits);
                     match scanned {
                         Ok(Some(len)) => {
@@ -429,8 +460,7 @@ impl<R: Role> Conn<R> {
                                 }
                                 continue;
                             }
-                            self.pending.push_front(Event::End);
-                            return self.pending.pop_front();
+                            return Some(Event::End);
                         }
                         Ok(None) => {
                             if self.eof {
@@ -492,7 +522,7 @@ impl<R: Role> Conn<R> {
     /// up a body reader for the request; `poll_event` still delivers the `End`.
     #[must_use]
     pub fn next_event_is_end(&self) -> bool {
-        matches!(self.pending.front(), Some(Event::End))
+        self.end_first || matches!(self.pending.front(), Some(Event::End))
     }
 
     /// Whether nothing more will be exchanged: once `poll_transmit` is drained, close the
@@ -805,7 +835,7 @@ impl<R: Role> Conn<R> {
         let decoder = match framing {
             BodyFraming::Empty => {
                 self.on_body_end(false);
-                self.pending.push_front(Event::End);
+                self.end_first = true;
                 return;
             }
             BodyFraming::Length(n) => BodyDecoder::Length { remaining: n },

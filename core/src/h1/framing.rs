@@ -45,22 +45,50 @@ pub(crate) struct FieldFacts {
 impl FieldFacts {
     /// Takes one field into account. Errors on duplicate or malformed framing fields.
     pub fn observe(&mut self, name: &HeaderName, value: &[u8]) -> Result<(), ErrorKind> {
-        self.observe_raw(name.as_str().as_bytes(), value)
+        // `HeaderName`s of the standard set compare by a one-byte tag: no text compare.
+        let kind = if *name == header::CONTENT_LENGTH {
+            Framing::ContentLength
+        } else if *name == header::TRANSFER_ENCODING {
+            Framing::TransferEncoding
+        } else if *name == header::HOST {
+            Framing::Host
+        } else if *name == header::CONNECTION {
+            Framing::Connection
+        } else if *name == header::UPGRADE {
+            Framing::Upgrade
+        } else if *name == header::EXPECT {
+            Framing::Expect
+        } else {
+            return Ok(());
+        };
+        self.observe_kind(kind, value)
     }
 
     /// [`FieldFacts::observe`] for a name as received (any case), before any
     /// `HeaderName` exists: parsing decides framing without building a header map.
     pub fn observe_raw(&mut self, name: &[u8], value: &[u8]) -> Result<(), ErrorKind> {
         // The length first: most fields are none of these, and that costs one compare.
-        let is = |wanted: &HeaderName| name.eq_ignore_ascii_case(wanted.as_str().as_bytes());
-        match name.len() {
-            14 if is(&header::CONTENT_LENGTH) => {
+        let kind = match name.len() {
+            14 if name.eq_ignore_ascii_case(b"content-length") => Framing::ContentLength,
+            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => Framing::TransferEncoding,
+            4 if name.eq_ignore_ascii_case(b"host") => Framing::Host,
+            10 if name.eq_ignore_ascii_case(b"connection") => Framing::Connection,
+            7 if name.eq_ignore_ascii_case(b"upgrade") => Framing::Upgrade,
+            6 if name.eq_ignore_ascii_case(b"expect") => Framing::Expect,
+            _ => return Ok(()),
+        };
+        self.observe_kind(kind, value)
+    }
+
+    fn observe_kind(&mut self, kind: Framing, value: &[u8]) -> Result<(), ErrorKind> {
+        match kind {
+            Framing::ContentLength => {
                 if self.content_length.is_some() {
                     return Err(ErrorKind::DuplicateContentLength);
                 }
                 self.content_length = Some(parse_content_length(value)?);
             }
-            17 if is(&header::TRANSFER_ENCODING) => {
+            Framing::TransferEncoding => {
                 self.transfer_encoding = true;
                 for coding in value.split(|&b| b == b',') {
                     let coding = trim_ows(coding);
@@ -81,14 +109,14 @@ impl FieldFacts {
                     }
                 }
             }
-            4 if is(&header::HOST) => {
+            Framing::Host => {
                 self.host_count += 1;
                 // RFC 9112 §3.2: a Host that is not `uri-host [":" port]` (a list such as
                 // `a, b`, whitespace, controls) is answered with 400, like a duplicate: two
                 // readers would pick different hosts (aiohttp CVE-2026-34525).
                 self.host_invalid |= !value.iter().all(|&b| is_host_byte(b));
             }
-            10 if is(&header::CONNECTION) => {
+            Framing::Connection => {
                 for token in value.split(|&b| b == b',') {
                     let token = trim_ows(token);
                     if token.eq_ignore_ascii_case(b"close") {
@@ -100,11 +128,10 @@ impl FieldFacts {
                     }
                 }
             }
-            7 if is(&header::UPGRADE) => self.upgrade = true,
-            6 if is(&header::EXPECT) => {
+            Framing::Upgrade => self.upgrade = true,
+            Framing::Expect => {
                 self.expect_continue |= trim_ows(value).eq_ignore_ascii_case(b"100-continue");
             }
-            _ => {}
         }
         Ok(())
     }
@@ -121,6 +148,17 @@ impl FieldFacts {
     pub fn wants_upgrade(&self) -> bool {
         self.upgrade && self.connection_upgrade
     }
+}
+
+/// The fields that decide framing and persistence.
+#[derive(Debug, Clone, Copy)]
+enum Framing {
+    ContentLength,
+    TransferEncoding,
+    Host,
+    Connection,
+    Upgrade,
+    Expect,
 }
 
 /// Transfer codings from the IANA registry (RFC 9112 §7) besides chunked. They may
@@ -296,6 +334,34 @@ mod tests {
     /// The table holds exactly the bytes of `uri-host [":" port]`: alphanumerics and
     /// the reg-name / IP-literal / port punctuation, nothing else (no space, comma
     /// lists aside, controls, `/`, `@`, obs-text).
+    #[test]
+    fn typed_and_raw_names_observe_alike() {
+        let fields: &[(&str, &[u8])] = &[
+            ("content-length", b"12"),
+            ("transfer-encoding", b"gzip, chunked"),
+            ("host", b"example.com:80"),
+            ("connection", b"keep-alive, Upgrade"),
+            ("upgrade", b"websocket"),
+            ("expect", b"100-continue"),
+            ("content-type", b"text/plain"),
+            ("x-custom", b"1"),
+        ];
+        let (mut typed, mut raw) = (FieldFacts::default(), FieldFacts::default());
+        for (name, value) in fields {
+            let header = HeaderName::from_static(name);
+            typed.observe(&header, value).expect("typed");
+            raw.observe_raw(name.to_ascii_uppercase().as_bytes(), value)
+                .expect("raw");
+        }
+        assert_eq!(format!("{typed:?}"), format!("{raw:?}"));
+        assert_eq!(typed.content_length, Some(12));
+        assert!(typed.chunked_final && typed.host_count == 1 && typed.expect_continue);
+        assert!(typed.wants_upgrade() && typed.connection_keep_alive);
+        // A duplicate Content-Length is refused by both.
+        assert!(typed.observe(&header::CONTENT_LENGTH, b"12").is_err());
+        assert!(raw.observe_raw(b"Content-Length", b"12").is_err());
+    }
+
     #[test]
     fn host_byte_table_is_the_listed_set() {
         for b in 0..=u8::MAX {

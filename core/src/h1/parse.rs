@@ -8,10 +8,11 @@
 use super::error::ErrorKind;
 use super::framing::FieldFacts;
 use super::head::{trim_ows, HeaderFields, RequestHead, ResponseHead};
-use super::scan::classify_refused_head;
+use super::scan::{classify_refused_head, ScanLimits};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, Version};
 use std::mem::MaybeUninit;
+use std::ops::Range;
 
 /// Headers parsed on the stack up to this count; heads with more use the heap.
 const STACK_HEADERS: usize = 64;
@@ -69,14 +70,14 @@ fn to_version(minor: Option<u8>) -> Version {
     }
 }
 
-/// Checks httparse's fields for what `http` types need beyond httparse's own rules,
-/// gathers the framing facts, and keeps the field section for a map built on demand
-/// (see [`HeaderFields`]).
+/// Checks httparse's fields for what `http` types need beyond httparse's own rules and
+/// gathers the framing facts. Gives the offset in `buf` where the field section starts
+/// (`None` without fields), for a map built on demand (see [`HeaderFields`]).
 fn check_fields(
-    head: &Bytes,
+    buf: &[u8],
     fields: &[httparse::Header<'_>],
     facts: &mut FieldFacts,
-) -> Result<HeaderFields, ErrorKind> {
+) -> Result<Option<usize>, ErrorKind> {
     for field in fields {
         // httparse checked the name is a token; `HeaderName` also caps its length.
         if field.name.len() > MAX_NAME_LEN {
@@ -84,25 +85,41 @@ fn check_fields(
         }
         let value = trim_ows(field.value);
         // httparse accepts DEL (0x7F) in values; RFC 9110 does not.
-        // A plain loop for short values: a vectorised search (what `contains` on bytes
-        // calls) costs more to set up than it saves there.
-        #[allow(clippy::manual_contains)]
-        let has_del = if value.len() <= 64 {
-            value.iter().any(|&b| b == 0x7f)
-        } else {
-            memchr::memchr(0x7f, value).is_some()
-        };
-        if has_del {
+        if contains_del(value) {
             return Err(ErrorKind::InvalidHeaderValue);
         }
         facts.observe_raw(field.name.as_bytes(), value)?;
     }
-    Ok(match fields.first() {
-        Some(first) => {
-            HeaderFields::from_section(head.slice(offset_in(head, first.name.as_bytes())..))
+    Ok(fields
+        .first()
+        .map(|first| offset_in(buf, first.name.as_bytes())))
+}
+
+/// DEL (0x7F) in `value`, a word at a time: every field value of every request goes
+/// through here, and a byte loop was most of the cost of checking a browser's fields
+/// (a vectorised search costs more to set up than it saves on short values). Exact: a
+/// word XOR 0x7F.. has a zero byte exactly where the word has a DEL.
+fn contains_del(value: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut words = value.chunks_exact(8);
+    for word in &mut words {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(word);
+        let x = u64::from_le_bytes(bytes) ^ (ONES * 0x7f);
+        if x.wrapping_sub(ONES) & !x & HIGHS != 0 {
+            return true;
         }
+    }
+    words.remainder().contains(&0x7f)
+}
+
+/// The fields of a head from the section offset [`check_fields`] gave.
+fn fields_of(head: &Bytes, section_start: Option<usize>) -> HeaderFields {
+    match section_start {
+        Some(start) => HeaderFields::from_section(head.slice(start..)),
         None => HeaderFields::default(),
-    })
+    }
 }
 
 /// The longest header name `http::HeaderName` takes.
@@ -148,18 +165,12 @@ pub(crate) fn parse_request(
             }))
         }
     }
-    let method = req.method.ok_or(ErrorKind::InvalidMethod)?;
-    if RTSP_ONLY_METHODS.contains(&method)
-        || !(accept_unregistered_methods || REGISTERED_METHODS.contains(&method))
-    {
-        return Err(ErrorKind::InvalidMethod);
-    }
-    let method = Method::from_bytes(method.as_bytes()).map_err(|_| ErrorKind::InvalidMethod)?;
-    let target = req.path.ok_or(ErrorKind::InvalidTarget)?.as_bytes();
-    let uri = parse_target(&head, target, &method)?;
+    let (method, target) = check_request_line(&head, &req, accept_unregistered_methods)?;
+    let uri = build_uri(&head, target)?;
     let version = to_version(req.version);
     let mut facts = FieldFacts::default();
-    let headers = check_fields(&head, req.headers, &mut facts)?;
+    let section_start = check_fields(&head, req.headers, &mut facts)?;
+    let headers = fields_of(&head, section_start);
     Ok((
         RequestHead {
             method,
@@ -170,6 +181,131 @@ pub(crate) fn parse_request(
         },
         facts,
     ))
+}
+
+/// A request head found and checked in place, at the front of a read buffer, by
+/// [`parse_request_prefix`]: what is left to do needs the head as `Bytes`
+/// ([`ParsedRequest::finish`]).
+pub(crate) struct ParsedRequest {
+    /// The head's length, final CRLF included.
+    pub len: usize,
+    method: Method,
+    target: Range<usize>,
+    version: Version,
+    section_start: Option<usize>,
+    facts: FieldFacts,
+}
+
+/// The fast path for a head that arrived whole: httparse finds its end itself (no
+/// separate scan for the empty line), then the limits the scanner would have enforced
+/// are checked on what it found, and the request line and fields are checked.
+///
+/// `None` unless all of that passes: the caller then takes the scanner's path, which
+/// gives the same verdict as before for any head this refuses, partial, malformed or over
+/// a limit (the errors, their order and the early refusals all stay the scanner's and
+/// `parse_request`'s). So this only ever accepts what that path accepts, and accepts it
+/// the same way.
+pub(crate) fn parse_request_prefix(
+    buf: &[u8],
+    limits: &ScanLimits,
+    accept_unregistered_methods: bool,
+) -> Option<ParsedRequest> {
+    let mut storage = [MaybeUninit::<httparse::Header<'_>>::uninit(); STACK_HEADERS];
+    let mut req = httparse::Request::new(&mut []);
+    let len = match httparse_config().parse_request_with_uninit_headers(&mut req, buf, &mut storage)
+    {
+        Ok(httparse::Status::Complete(len)) => len,
+        _ => return None,
+    };
+    if !lines_within_limits(buf, len, req.headers, limits) {
+        return None;
+    }
+    let (method, target) = check_request_line(buf, &req, accept_unregistered_methods).ok()?;
+    let mut facts = FieldFacts::default();
+    let section_start = check_fields(buf, req.headers, &mut facts).ok()?;
+    Some(ParsedRequest {
+        len,
+        method,
+        target,
+        version: to_version(req.version),
+        section_start,
+        facts,
+    })
+}
+
+impl ParsedRequest {
+    /// Builds the head from its bytes: `head` is the `len` bytes the checks looked at.
+    pub(crate) fn finish(self, head: Bytes) -> Result<(RequestHead, FieldFacts), ErrorKind> {
+        let uri = build_uri(&head, self.target)?;
+        let headers = fields_of(&head, self.section_start);
+        Ok((
+            RequestHead {
+                method: self.method,
+                uri,
+                version: self.version,
+                headers,
+                raw: head,
+            },
+            self.facts,
+        ))
+    }
+}
+
+/// What [`HeadScanner`](super::scan::HeadScanner) enforces, checked on a head httparse
+/// found complete in `buf[..len]`: every line ends in CRLF (httparse also takes a bare
+/// LF), and the size, line-length and field-count limits hold.
+fn lines_within_limits(
+    buf: &[u8],
+    len: usize,
+    fields: &[httparse::Header<'_>],
+    limits: &ScanLimits,
+) -> bool {
+    if len > limits.total || fields.len() > limits.fields || len < 4 {
+        return false;
+    }
+    if &buf[len - 4..len] != b"\r\n\r\n" {
+        return false;
+    }
+    // A line ends where the next begins (a field's name) or at the final empty line;
+    // httparse allows no CR or LF inside a line, so the two bytes before a line's start
+    // are the previous line's terminator.
+    let mut line_start = 0;
+    let mut max = limits.start_line;
+    for field in fields {
+        let next = offset_in(buf, field.name.as_bytes());
+        if next < line_start + 2 || &buf[next - 2..next] != b"\r\n" || next - 2 - line_start > max {
+            return false;
+        }
+        line_start = next;
+        max = limits.field;
+    }
+    len - 4 >= line_start && len - 4 - line_start <= max
+}
+
+/// Checks the method and the request-target form; gives the method and where the target
+/// is in `buf`.
+fn check_request_line(
+    buf: &[u8],
+    req: &httparse::Request<'_, '_>,
+    accept_unregistered_methods: bool,
+) -> Result<(Method, Range<usize>), ErrorKind> {
+    let method = req.method.ok_or(ErrorKind::InvalidMethod)?;
+    // The common methods are registered and not RTSP's: no walk through the lists.
+    let common = matches!(
+        method,
+        "GET" | "POST" | "HEAD" | "PUT" | "DELETE" | "OPTIONS"
+    );
+    if !common
+        && (RTSP_ONLY_METHODS.contains(&method)
+            || !(accept_unregistered_methods || REGISTERED_METHODS.contains(&method)))
+    {
+        return Err(ErrorKind::InvalidMethod);
+    }
+    let method = Method::from_bytes(method.as_bytes()).map_err(|_| ErrorKind::InvalidMethod)?;
+    let target = req.path.ok_or(ErrorKind::InvalidTarget)?.as_bytes();
+    check_target_form(target, &method)?;
+    let start = offset_in(buf, target);
+    Ok((method, start..start + target.len()))
 }
 
 /// Methods with a registered meaning over HTTP (the set llhttp's strict mode knows).
@@ -228,8 +364,8 @@ const RTSP_ONLY_METHODS: &[&str] = &[
     "FLUSH",
 ];
 
-/// Checks the request-target form (RFC 9112 §3.2) and builds the `Uri`.
-fn parse_target(head: &Bytes, target: &[u8], method: &Method) -> Result<Uri, ErrorKind> {
+/// Checks the request-target form (RFC 9112 §3.2) and its bytes.
+fn check_target_form(target: &[u8], method: &Method) -> Result<(), ErrorKind> {
     let form_ok = match target.first() {
         Some(b'/') => *method != Method::CONNECT,
         // asterisk-form is meant for OPTIONS; SSDP's M-SEARCH uses it too, so any
@@ -249,8 +385,13 @@ fn parse_target(head: &Bytes, target: &[u8], method: &Method) -> Result<Uri, Err
     if !form_ok || target.iter().any(|&b| !(0x21..0x7f).contains(&b)) {
         return Err(ErrorKind::InvalidTarget);
     }
-    let start = offset_in(head, target);
-    match Uri::from_maybe_shared(head.slice(start..start + target.len())) {
+    Ok(())
+}
+
+/// Builds the `Uri` of a target [`check_target_form`] accepted, at `range` in `head`.
+fn build_uri(head: &Bytes, range: Range<usize>) -> Result<Uri, ErrorKind> {
+    let target = &head[range.clone()];
+    match Uri::from_maybe_shared(head.slice(range)) {
         Ok(uri) => Ok(uri),
         // `http::Uri` refuses some visible ASCII that RFC 9112 recipients meet in the
         // wild (`"`, `{`, `}`, `\`, `^`, `` ` ``, `<`, `>`): percent-encode those for the
@@ -307,7 +448,8 @@ pub(crate) fn parse_response(
     };
     let version = to_version(res.version);
     let mut facts = FieldFacts::default();
-    let headers = check_fields(&head, res.headers, &mut facts)?;
+    let section_start = check_fields(&head, res.headers, &mut facts)?;
+    let headers = fields_of(&head, section_start);
     Ok((
         ResponseHead {
             status,
@@ -342,5 +484,118 @@ pub(crate) fn parse_trailers(section: Bytes, fields: usize) -> Result<HeaderMap,
             Ok(map)
         }
         _ => Err(ErrorKind::InvalidTrailer),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits() -> ScanLimits {
+        ScanLimits {
+            start_line: 20,
+            field: 12,
+            fields: 2,
+            total: 64,
+            has_start_line: true,
+            request: true,
+            total_error: |limit| ErrorKind::HeadTooLarge { limit },
+        }
+    }
+
+    #[test]
+    fn whole_heads_parse_as_the_scanner_path_does() {
+        for (input, head_len) in [
+            (&b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"[..], 27),
+            (b"GET / HTTP/1.1\r\nHost: a\r\n\r\nGET /next", 27),
+            (b"GET / HTTP/1.0\r\n\r\n", 18),
+            (
+                b"POST /x HTTP/1.1\r\nA: b\r\nContent-Length: 2\r\n\r\nhi",
+                45,
+            ),
+        ] {
+            // Limits the larger head fits exactly (field line "Content-Length: 2" = 17).
+            let limits = ScanLimits {
+                field: 17,
+                ..limits()
+            };
+            let parsed = parse_request_prefix(input, &limits, false).expect("accepted");
+            assert_eq!(parsed.len, head_len, "{input:?}");
+            let head = Bytes::copy_from_slice(&input[..head_len]);
+            let (fast, fast_facts) = parsed.finish(head.clone()).expect("finish");
+            let fields = fast.raw_headers().count();
+            let (slow, slow_facts) = parse_request(head, fields, false).expect("slow");
+            assert_eq!(fast, slow);
+            assert_eq!(fast_facts.content_length, slow_facts.content_length);
+            assert_eq!(fast.raw_target(), slow.raw_target());
+        }
+    }
+
+    #[test]
+    fn a_browser_head_takes_the_fast_path_with_default_limits() {
+        let input = b"GET /articles/2024/sans-io-http-parsers?ref=home HTTP/1.1\r\n\
+Host: www.example.com\r\n\
+User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0\r\n\
+Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\r\n\
+Cookie: session=8f14e45fceea167a5a36dedd4bea2543; theme=dark\r\n\
+Cache-Control: max-age=0\r\n\
+\r\n";
+        let config = super::super::Config::server();
+        let limits = ScanLimits {
+            start_line: config.max_line_size,
+            field: config.max_field_size,
+            fields: config.max_headers,
+            total: config.max_head_size,
+            ..limits()
+        };
+        let parsed = parse_request_prefix(input, &limits, false).expect("fast path");
+        assert_eq!(parsed.len, input.len());
+    }
+
+    #[test]
+    fn del_is_found_at_every_position() {
+        for len in 0..=24 {
+            for at in 0..len {
+                for b in [0x7f, 0x7e, 0x80, 0xff, 0x00, 0xfe, 0x01] {
+                    let mut value = vec![b'a'; len];
+                    value[at] = b;
+                    assert_eq!(contains_del(&value), b == 0x7f, "{value:?}");
+                }
+            }
+            assert!(!contains_del(&vec![0xff; len]));
+        }
+    }
+
+    #[test]
+    fn anything_else_is_left_to_the_scanner() {
+        for input in [
+            &b"GET / HTTP/1.1\r\nHost: a\r\n"[..],             // incomplete
+            b"GET / HTTP/1.1\nHost: a\r\n\r\n",                // bare LF, start line
+            b"GET / HTTP/1.1\r\nHost: a\n\r\n",                // bare LF, field
+            b"GET / HTTP/1.1\r\nHost: a\r\n\n",                // bare LF, end
+            b"GET / HTTP/1.1\r\nA: b\r\n c\r\n\r\n",           // obs-fold
+            b"GET /aaaaaaaaaaaaaaaaaaa HTTP/1.1\r\n\r\n",      // start line > 20
+            b"GET / HTTP/1.1\r\nA: bbbbbbbbbbbb\r\n\r\n",      // field line > 12
+            b"GET / HTTP/1.1\r\nA: b\r\nB: c\r\nC: d\r\n\r\n", // 3 fields > 2
+            b"GET / HTTP/1.1\r\nA: b\r\nB: c\r\n\r\n",         // fits: see below
+            b"GET / HTTP/1.1\r\nA: \x7f\r\n\r\n",              // DEL in a value
+            b"GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n",
+            b"PLAY / HTTP/1.1\r\n\r\n",    // RTSP method
+            b"CONNECT / HTTP/1.1\r\n\r\n", // wrong target form
+        ] {
+            let parsed = parse_request_prefix(input, &limits(), false);
+            let fits = input == b"GET / HTTP/1.1\r\nA: b\r\nB: c\r\n\r\n";
+            assert_eq!(
+                parsed.is_some(),
+                fits,
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
+        }
+        // Over the total size limit by one byte, then exactly at it.
+        let at_limit = b"GET / HTTP/1.1\r\nA: b\r\nB: c\r\n\r\n";
+        let total = |total| ScanLimits { total, ..limits() };
+        assert!(parse_request_prefix(at_limit, &total(at_limit.len() - 1), false).is_none());
+        assert!(parse_request_prefix(at_limit, &total(at_limit.len()), false).is_some());
     }
 }

@@ -3,10 +3,13 @@
 use super::config::Config;
 use super::conn::Event;
 use super::error::ErrorKind;
-use super::framing::{method_has_no_body, request_framing, response_framing, BodyFraming};
+use super::framing::{
+    method_has_no_body, request_framing, response_framing, BodyFraming, FieldFacts,
+};
 use super::head::{RequestHead, ResponseHead};
-use super::parse::{parse_request, parse_response};
-use bytes::Bytes;
+use super::parse::{parse_request, parse_request_prefix, parse_response};
+use super::scan::ScanLimits;
+use bytes::{Bytes, BytesMut};
 use http::{Method, StatusCode, Version};
 
 /// The server role: parses requests, sends responses.
@@ -81,6 +84,20 @@ pub trait Role: sealed::Sealed + Sized + 'static {
     ) -> Result<(Self::Incoming, HeadInfo), ErrorKind>;
 
     #[doc(hidden)]
+    #[allow(private_interfaces)] // sealed: only this crate implements or calls it
+    /// The fast path for a head that arrived whole at the front of `buf`: found, checked
+    /// and split off in one go. `None` (nothing taken) when it cannot decide: the head is
+    /// incomplete, or anything about it needs the scanner's path, which then decides
+    /// exactly as it would have without this.
+    fn parse_whole_head(
+        _buf: &mut BytesMut,
+        _limits: &ScanLimits,
+        _config: &Config,
+    ) -> Option<Result<(Self::Incoming, HeadInfo), ErrorKind>> {
+        None
+    }
+
+    #[doc(hidden)]
     /// Wraps an interim (1xx) head as an event. Only the client role receives them.
     fn informational(head: Self::Incoming) -> Event<Self::Incoming>;
 }
@@ -97,38 +114,61 @@ impl Role for Server {
         _exchange: Option<&Exchange>,
     ) -> Result<(RequestHead, HeadInfo), ErrorKind> {
         let (request, facts) = parse_request(head, fields, config.accept_unregistered_methods)?;
-        let mut framing = request_framing(&facts, request.version, config.require_host)?;
-        let mut keep_alive = facts.keep_alive(request.version);
-        if method_has_no_body(&request.method) {
-            // Bytes after a CONNECT head are tunnel data; if the tunnel is refused they
-            // must not be read as a request, so the connection closes after the answer.
-            framing = BodyFraming::Empty;
-            keep_alive = false;
-        }
-        if let (BodyFraming::Length(n), Some(limit)) = (framing, config.max_body_size) {
-            if n > limit {
-                return Err(ErrorKind::BodyTooLarge { limit });
-            }
-        }
-        let info = HeadInfo {
-            framing,
-            keep_alive,
-            kind: HeadKind::Request {
-                method: request.method.clone(),
-                version: request.version,
-                wants_upgrade: facts.wants_upgrade(),
-                expect_continue: facts.expect_continue
-                    && request.version == Version::HTTP_11
-                    && framing != BodyFraming::Empty,
-            },
-        };
+        let info = request_info(&request, &facts, config)?;
         Ok((request, info))
+    }
+
+    #[allow(private_interfaces)]
+    fn parse_whole_head(
+        buf: &mut BytesMut,
+        limits: &ScanLimits,
+        config: &Config,
+    ) -> Option<Result<(RequestHead, HeadInfo), ErrorKind>> {
+        let parsed = parse_request_prefix(buf, limits, config.accept_unregistered_methods)?;
+        let head = buf.split_to(parsed.len).freeze();
+        Some(parsed.finish(head).and_then(|(request, facts)| {
+            let info = request_info(&request, &facts, config)?;
+            Ok((request, info))
+        }))
     }
 
     fn informational(head: RequestHead) -> Event<RequestHead> {
         // Requests are never interim; parse_head never classifies one so.
         Event::Head(head)
     }
+}
+
+/// What a parsed request means for the connection: framing, persistence, upgrade.
+fn request_info(
+    request: &RequestHead,
+    facts: &FieldFacts,
+    config: &Config,
+) -> Result<HeadInfo, ErrorKind> {
+    let mut framing = request_framing(facts, request.version, config.require_host)?;
+    let mut keep_alive = facts.keep_alive(request.version);
+    if method_has_no_body(&request.method) {
+        // Bytes after a CONNECT head are tunnel data; if the tunnel is refused they
+        // must not be read as a request, so the connection closes after the answer.
+        framing = BodyFraming::Empty;
+        keep_alive = false;
+    }
+    if let (BodyFraming::Length(n), Some(limit)) = (framing, config.max_body_size) {
+        if n > limit {
+            return Err(ErrorKind::BodyTooLarge { limit });
+        }
+    }
+    Ok(HeadInfo {
+        framing,
+        keep_alive,
+        kind: HeadKind::Request {
+            method: request.method.clone(),
+            version: request.version,
+            wants_upgrade: facts.wants_upgrade(),
+            expect_continue: facts.expect_continue
+                && request.version == Version::HTTP_11
+                && framing != BodyFraming::Empty,
+        },
+    })
 }
 
 impl Role for Client {
