@@ -223,6 +223,21 @@ fn versions_and_codings_get_their_own_statuses() {
         ErrorKind::UnsupportedTransferCoding,
         StatusCode::NOT_IMPLEMENTED,
     );
+    for expect in ["pigeons", "100-continue, pigeons", "100-continuex"] {
+        rejects(
+            format!("POST / HTTP/1.1\r\nHost: h\r\nExpect: {expect}\r\nContent-Length: 1\r\n\r\nx")
+                .as_bytes(),
+            ErrorKind::UnsupportedExpectation,
+            StatusCode::EXPECTATION_FAILED,
+        );
+    }
+    // 100-continue in any case, and an empty Expect, are not refused.
+    for expect in ["100-Continue", "", " 100-continue "] {
+        let input = format!("GET / HTTP/1.1\r\nHost: h\r\nExpect:{expect}\r\n\r\n");
+        let (err, out) = serve(input.as_bytes(), input.len(), &Config::server());
+        assert!(err.is_none(), "{expect:?}: {err:?}");
+        assert!(out.starts_with(b"HTTP/1.1 200 OK\r\n"), "{expect:?}");
+    }
 }
 
 #[test]

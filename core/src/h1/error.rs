@@ -74,6 +74,8 @@ pub enum ErrorKind {
     TransferEncodingInHttp10,
     /// A transfer coding other than chunked (answered with 501).
     UnsupportedTransferCoding,
+    /// An `Expect` member other than `100-continue` (answered with 417).
+    UnsupportedExpectation,
     /// Transfer-Encoding whose final coding is not chunked, or chunked given twice.
     InvalidTransferEncoding,
     /// A chunk-size line that is not hex digits (or overflows 64 bits).
@@ -176,6 +178,7 @@ impl Error {
             ErrorKind::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorKind::UnsupportedVersion => StatusCode::HTTP_VERSION_NOT_SUPPORTED,
             ErrorKind::UnsupportedTransferCoding => StatusCode::NOT_IMPLEMENTED,
+            ErrorKind::UnsupportedExpectation => StatusCode::EXPECTATION_FAILED,
             ErrorKind::HeadReadTimeout => StatusCode::REQUEST_TIMEOUT,
             _ => StatusCode::BAD_REQUEST,
         })
@@ -210,6 +213,7 @@ impl fmt::Display for ErrorKind {
             DuplicateContentLength => f.write_str("Content-Length given more than once"),
             TransferEncodingInHttp10 => f.write_str("Transfer-Encoding in an HTTP/1.0 message"),
             UnsupportedTransferCoding => f.write_str("unsupported transfer coding"),
+            UnsupportedExpectation => f.write_str("an Expect other than 100-continue"),
             InvalidTransferEncoding => f.write_str("Transfer-Encoding does not end in chunked"),
             InvalidChunkSize => f.write_str("invalid chunk size"),
             InvalidChunkDelimiter => f.write_str("chunk data not followed by CRLF"),

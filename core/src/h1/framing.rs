@@ -40,6 +40,8 @@ pub(crate) struct FieldFacts {
     pub connection_upgrade: bool,
     pub upgrade: bool,
     pub expect_continue: bool,
+    /// An Expect member other than `100-continue` (a request is answered 417).
+    pub expect_unknown: bool,
 }
 
 impl FieldFacts {
@@ -130,7 +132,14 @@ impl FieldFacts {
             }
             Framing::Upgrade => self.upgrade = true,
             Framing::Expect => {
-                self.expect_continue |= trim_ows(value).eq_ignore_ascii_case(b"100-continue");
+                for member in value.split(|&b| b == b',') {
+                    let member = trim_ows(member);
+                    if member.eq_ignore_ascii_case(b"100-continue") {
+                        self.expect_continue = true;
+                    } else if !member.is_empty() {
+                        self.expect_unknown = true;
+                    }
+                }
             }
         }
         Ok(())
@@ -242,6 +251,11 @@ pub(crate) fn request_framing(
     }
     if require_host && facts.host_count == 0 && version == Version::HTTP_11 {
         return Err(ErrorKind::MissingHost);
+    }
+    if facts.expect_unknown {
+        // RFC 9110 §10.1.1 allows 417 for an expectation the server cannot meet; aiohttp
+        // answers it too, and a client waiting for 100 learns at once that none will come.
+        return Err(ErrorKind::UnsupportedExpectation);
     }
     if facts.transfer_encoding {
         if version == Version::HTTP_10 {
