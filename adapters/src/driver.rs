@@ -134,16 +134,32 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Transport<S> {
     /// reads straight into `conn`'s read buffer, lent `room` bytes (at least 1) of it, so
     /// what it reads is never copied. For bulk bodies: the lent room is zeroed first (a
     /// futures-io reader takes an initialised slice), which costs more than copying a
-    /// small read out of the scratch buffer.
+    /// small read out of the scratch buffer. A plain tokio TCP stream skips the zeroing: it
+    /// reads into the buffer's spare capacity (`Conn::handle_input_buf`, `try_read_buf`).
     pub(crate) fn poll_read_direct<R: sansweb_core::h1::Role>(
         &mut self,
         cx: &mut Context<'_>,
         conn: &mut sansweb_core::h1::Conn<R>,
         room: usize,
         now: Instant,
-    ) -> Poll<io::Result<usize>> {
+    ) -> Poll<io::Result<usize>>
+    where
+        S: 'static,
+    {
         if self.read_closed {
             return Poll::Ready(Ok(0));
+        }
+        #[cfg(feature = "runtime-tokio")]
+        if let Some(tcp) = tokio_tcp(&mut self.stream) {
+            let polled = conn.handle_input_buf(now, |buf| {
+                buf.reserve(room.max(1));
+                poll_tokio_read_buf(tcp, cx, buf)
+            });
+            if let Poll::Ready(Ok(0)) = polled {
+                self.read_closed = true;
+                conn.handle_eof(now);
+            }
+            return polled;
         }
         let stream = &mut self.stream;
         // Room 0 would read 0 bytes, which is EOF.
@@ -256,5 +272,43 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Transport<S> {
     /// Gives the stream back (after an upgrade), with any bytes still to write.
     pub(crate) fn into_parts(self) -> (S, VecDeque<Bytes>) {
         (self.stream, self.pending)
+    }
+}
+
+/// The tokio TCP stream inside `stream` (itself or a `Box<dyn Stream>` holding one): such a
+/// stream can read into a buffer's uninitialised spare capacity with no `unsafe` of ours
+/// (`try_read_buf`), where a futures-io reader needs zeroed room. TLS and the other runtimes
+/// are not recognised and read through futures-io.
+#[cfg(feature = "runtime-tokio")]
+fn tokio_tcp<S: 'static>(stream: &mut S) -> Option<&mut tokio::net::TcpStream> {
+    use crate::rt::{Stream, TokioStream};
+    use std::any::Any;
+    let any: &mut dyn Any = stream;
+    if any.is::<Box<dyn Stream>>() {
+        let boxed = any.downcast_mut::<Box<dyn Stream>>()?;
+        let inner: &mut dyn Any = &mut **boxed;
+        return inner
+            .downcast_mut::<TokioStream<tokio::net::TcpStream>>()
+            .map(TokioStream::get_mut);
+    }
+    any.downcast_mut::<TokioStream<tokio::net::TcpStream>>()
+        .map(TokioStream::get_mut)
+}
+
+/// One read of `tcp` into `buf`'s spare capacity: `Ready(Ok(n))` with the `n` bytes
+/// appended (0 at EOF), or `Pending` with the waker registered for readiness.
+#[cfg(feature = "runtime-tokio")]
+fn poll_tokio_read_buf(
+    tcp: &mut tokio::net::TcpStream,
+    cx: &mut Context<'_>,
+    buf: &mut bytes::BytesMut,
+) -> Poll<io::Result<usize>> {
+    loop {
+        match tcp.try_read_buf(buf) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                ready_or_return!(tcp.poll_read_ready(cx));
+            }
+            done => return Poll::Ready(done),
+        }
     }
 }

@@ -1,5 +1,5 @@
-//! `Conn::handle_input_with` (the transport reads straight into the connection's buffer)
-//! must give exactly the events `handle_input` gives for the same bytes: fed whole, split
+//! `Conn::handle_input_with` and `handle_input_buf` (the transport reads straight into the
+//! connection's buffer) must give exactly the events `handle_input` gives for the same bytes: fed whole, split
 //! at every byte position, through rooms smaller than the input, with reads that fill
 //! nothing in between. A table of raw bytes per role; events are compared with body
 //! chunks joined (chunk boundaries follow the reads, the bytes must not).
@@ -22,6 +22,9 @@ enum Feed {
     LendRoom(usize),
     /// `handle_input_with` with room to spare, the reader claiming more than it was lent.
     LendOverclaim,
+    /// `handle_input_buf`, appending at most this many bytes per read (as tokio's
+    /// `try_read_buf` fills spare capacity), an empty read before each.
+    Buf(usize),
 }
 
 /// Events as comparable text, adjacent `Data` joined.
@@ -69,6 +72,17 @@ fn feed<R: Role>(conn: &mut Conn<R>, now: Instant, piece: &[u8], how: Feed) {
             buf.copy_from_slice(piece);
             (piece.len() + 100, ())
         }),
+        Feed::Buf(most) => {
+            for part in piece.chunks(most) {
+                conn.handle_input_buf(now, |buf| buf.reserve(most));
+                let got = conn.handle_input_buf(now, |buf| {
+                    buf.reserve(part.len());
+                    buf.extend_from_slice(part);
+                    part.len()
+                });
+                assert_eq!(got, part.len(), "the reader's value comes back");
+            }
+        }
     }
 }
 
@@ -154,6 +168,9 @@ where
         Feed::LendRoom(3),
         Feed::LendRoom(64),
         Feed::LendRoom(64 * 1024),
+        Feed::Buf(1),
+        Feed::Buf(3),
+        Feed::Buf(64 * 1024),
     ];
     for how in ways {
         let got = run(&[input], how, make(now), now, answer);
@@ -167,7 +184,7 @@ where
     for at in 0..=input.len() {
         let (a, b) = input.split_at(at);
         let copied = run(&[a, b], Feed::Copy, make(now), now, answer);
-        for how in [Feed::Lend, Feed::LendOverclaim] {
+        for how in [Feed::Lend, Feed::LendOverclaim, Feed::Buf(64 * 1024)] {
             let got = run(&[a, b], how, make(now), now, answer);
             assert_eq!(got, copied, "{how:?} split at {at}");
         }

@@ -49,6 +49,7 @@
 //! # }
 //! ```
 
+use std::any::Any;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
@@ -103,7 +104,10 @@ pub type DefaultRuntime = AsyncStdRuntime;
 pub type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 
 /// A byte stream every runtime's sockets are adapted to.
-pub trait Stream: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
+///
+/// `Any` lets a driver recognise a plain tokio TCP stream behind a `Box<dyn Stream>` and
+/// read it into uninitialised memory (futures-io readers need a zeroed slice).
+pub trait Stream: AsyncRead + AsyncWrite + Send + Unpin + Any {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Stream for T {}
 
 /// A listening socket of some runtime.

@@ -236,6 +236,29 @@ impl<R: Role> Conn<R> {
         out
     }
 
+    /// [`handle_input_with`](Self::handle_input_with) for a transport that can read into
+    /// uninitialised memory: `read` gets the read buffer itself and may only append to it
+    /// (reserve, then fill its spare capacity, as tokio's `try_read_buf` does). What it
+    /// appended is taken exactly as `handle_input` takes the same bytes.
+    ///
+    /// Why: lent as a slice, the room must be zeroed first, which for a bulk download is
+    /// one more pass over every byte (a quarter of the client's CPU per MiB).
+    pub fn handle_input_buf<T>(
+        &mut self,
+        now: Instant,
+        read: impl FnOnce(&mut BytesMut) -> T,
+    ) -> T {
+        self.now = now;
+        let start = self.read_buf.len();
+        let out = read(&mut self.read_buf);
+        // Anything but appending is the caller's bug; never keep less than was buffered.
+        let end = self.read_buf.len().max(start);
+        if end > start && !self.admit_input(now, start == 0) {
+            self.read_buf.truncate(start);
+        }
+        out
+    }
+
     /// Whether input may be buffered now (`was_empty`: nothing was buffered before it).
     /// Input after the connection closed is dropped, and is the peer's error when an
     /// exchange closed it; a head's first byte starts its clock.
