@@ -28,7 +28,7 @@ trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 50); do curl -s -o /dev/null "$base/" && break; sleep 0.1; done
 
 # requests (or downloads) per run; aiohttp gets fewer (its rate is per unit anyway)
-declare -A n=([seq]=$((20000 * scale)) [conc]=$((50000 * scale)) [download]=$((20 * scale)))
+declare -A n=([seq]=$((20000 * scale)) [conc]=$((50000 * scale)) [download]=$((100 * scale)))
 declare -A cmd=(
   [sansweb]="$bin/client_sansweb"
   [hyper]="$bin/client_hyper"
