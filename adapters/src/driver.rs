@@ -149,33 +149,43 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Transport<S> {
         if self.read_closed {
             return Poll::Ready(Ok(0));
         }
+        // Room 0 would read 0 bytes, which is EOF.
+        let polled = self.fill_direct(cx, conn, room.max(1), now);
+        if let Poll::Ready(Ok(0)) = polled {
+            self.read_closed = true;
+            conn.handle_eof(now);
+        }
+        polled
+    }
+
+    /// One read into `conn`'s buffer: into spare capacity on a plain tokio TCP stream,
+    /// else into `room` zeroed bytes lent by the core.
+    fn fill_direct<R: sansweb_core::h1::Role>(
+        &mut self,
+        cx: &mut Context<'_>,
+        conn: &mut sansweb_core::h1::Conn<R>,
+        room: usize,
+        now: Instant,
+    ) -> Poll<io::Result<usize>>
+    where
+        S: 'static,
+    {
         #[cfg(feature = "runtime-tokio")]
         if let Some(tcp) = tokio_tcp(&mut self.stream) {
-            let polled = conn.handle_input_buf(now, |buf| {
-                buf.reserve(room.max(1));
+            return conn.handle_input_buf(now, |buf| {
+                buf.reserve(room);
                 poll_tokio_read_buf(tcp, cx, buf)
             });
-            if let Poll::Ready(Ok(0)) = polled {
-                self.read_closed = true;
-                conn.handle_eof(now);
-            }
-            return polled;
         }
         let stream = &mut self.stream;
-        // Room 0 would read 0 bytes, which is EOF.
-        let polled = conn.handle_input_with(now, room.max(1), |buf| {
+        conn.handle_input_with(now, room, |buf| {
             let polled = Pin::new(stream).poll_read(cx, buf);
             let filled = match polled {
                 Poll::Ready(Ok(n)) => n,
                 _ => 0,
             };
             (filled, polled)
-        });
-        if let Poll::Ready(Ok(0)) = polled {
-            self.read_closed = true;
-            conn.handle_eof(now);
-        }
-        polled
+        })
     }
 
     /// Reads once straight into a WebSocket's own buffer

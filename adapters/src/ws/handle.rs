@@ -357,25 +357,12 @@ impl WsSender {
             weight < SEND_BATCH && sh.backlog / SEND_BATCH != before / SEND_BATCH
         };
         if crossed {
-            yield_once().await;
+            // Pending once, woken at once: the executor runs the tasks woken meanwhile,
+            // the socket task among them, before this sender goes on.
+            futures_lite::future::yield_now().await;
         }
         Ok(())
     }
-}
-
-/// Returns `Pending` once (waking itself at once), so the executor runs the tasks woken
-/// meanwhile, the socket task among them, before the caller goes on.
-async fn yield_once() {
-    let mut yielded = false;
-    poll_fn(|cx| {
-        if yielded {
-            return Poll::Ready(());
-        }
-        yielded = true;
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    })
-    .await;
 }
 
 impl WsReceiver {

@@ -233,14 +233,15 @@ impl<R: Role> Conn<R> {
         room: usize,
         read: impl FnOnce(&mut [u8]) -> (usize, T),
     ) -> T {
-        self.now = now;
-        let start = self.read_buf.len();
-        self.read_buf.resize(start + room, 0);
-        let (filled, out) = read(&mut self.read_buf[start..]);
-        let keep = filled > 0 && self.admit_input(now, start == 0);
-        self.read_buf
-            .truncate(start + if keep { filled.min(room) } else { 0 });
-        out
+        // The lent room is appended zeroed and what was not filled is cut off again, so
+        // the bytes kept are admitted by `handle_input_buf` like any other appended input.
+        self.handle_input_buf(now, |buf| {
+            let start = buf.len();
+            buf.resize(start + room, 0);
+            let (filled, out) = read(&mut buf[start..]);
+            buf.truncate(start + filled.min(room));
+            out
+        })
     }
 
     /// [`handle_input_with`](Self::handle_input_with) for a transport that can read into

@@ -308,7 +308,7 @@ impl<R: Runtime> RequestBuilder<R> {
         // ~0.2, and the server's sleeps match hyper's). Alone, a request gains nothing
         // from waiting, so it does not.
         if self.session.inner.pool.others_leased() {
-            yield_once().await;
+            futures_lite::future::yield_now().await;
         }
         std::future::poll_fn(|cx| conn.poll_flush(cx, timers)).await?;
         timers.handle_sent(rt.now());
@@ -328,22 +328,6 @@ impl<R: Runtime> RequestBuilder<R> {
             }
         }
     }
-}
-
-/// Returns `Pending` once (waking itself at once), then `Ready`: the task goes to the
-/// back of its executor's queue.
-async fn yield_once() {
-    let mut yielded = false;
-    std::future::poll_fn(|cx| {
-        if yielded {
-            std::task::Poll::Ready(())
-        } else {
-            yielded = true;
-            cx.waker().wake_by_ref();
-            std::task::Poll::Pending
-        }
-    })
-    .await;
 }
 
 /// The method and headers sent, kept for the trace event sent once the request is out.
