@@ -12,13 +12,14 @@
 #   BASELINE=/path/to/an/older/client_sansweb bench/client.sh  adds it as client
 #   "baseline", run in turn with the others (before/after figures from one run)
 #   scenarios: seq (sequential keep-alive GETs), conc (50 concurrent keep-alive GETs),
-#   download (16 MiB bodies, MiB/s)
+#   download (16 MiB bodies, MiB/s); seq also runs client_raw, a blocking socket with
+#   no HTTP parsing and no runtime: the round-trip floor no client can beat
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3} scale=${2:-1}
 python3 -c 'import aiohttp' 2>/dev/null || python3 -m pip install -q aiohttp
 cargo build --release -q --manifest-path bench/Cargo.toml \
-  --bin client_target --bin client_sansweb --bin client_hyper
+  --bin client_target --bin client_sansweb --bin client_hyper --bin client_raw
 bin=bench/target/release
 port=18095 base=http://127.0.0.1:18095
 pin0=() pin1=()
@@ -33,6 +34,7 @@ declare -A cmd=(
   [sansweb]="$bin/client_sansweb"
   [hyper]="$bin/client_hyper"
   [aiohttp]="python3 bench/client_aiohttp.py"
+  [raw]="$bin/client_raw"
 )
 clients=(sansweb hyper aiohttp)
 if [[ -n ${BASELINE:-} ]]; then
@@ -43,8 +45,11 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+
 
 for sc in seq conc download; do
   declare -A rate=() cpu=()
+  # seq also runs the floor: a blocking socket with no HTTP and no runtime (client_raw.rs)
+  run=("${clients[@]}")
+  [[ $sc == seq ]] && run+=(raw)
   for r in $(seq "$rounds"); do
-    for c in "${clients[@]}"; do
+    for c in "${run[@]}"; do
       count=${n[$sc]}
       [[ $c == aiohttp && $sc != download ]] && count=$((count / 10))
       read -r q u < <("${pin1[@]}" ${cmd[$c]} "$sc" "$base" "$count" 50)
@@ -58,12 +63,12 @@ for sc in seq conc download; do
   echo "| client | $unit | client CPU µs/${unit%/s} | $unit vs hyper | $unit vs aiohttp |"
   echo "|---|---|---|---|---|"
   declare -A med=()
-  for c in "${clients[@]}"; do
+  for c in "${run[@]}"; do
     med[$c]=$(tr ' ' '\n' <<<"${rate[$c]}" | grep . | median)
     medc=$(tr ' ' '\n' <<<"${cpu[$c]}" | grep . | median)
     declare "cpu_$c=$medc"
   done
-  for c in "${clients[@]}"; do
+  for c in "${run[@]}"; do
     cc="cpu_$c"
     awk -v c="$c" -v q="${med[$c]}" -v u="${!cc}" -v h="${med[hyper]}" -v a="${med[aiohttp]}" \
       'BEGIN { printf "| %s | %.0f | %.2f | %.2f× | %.1f× |\n", c, q, u, q / h, q / a }'
