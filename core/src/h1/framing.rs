@@ -71,12 +71,12 @@ impl FieldFacts {
     pub fn observe_raw(&mut self, name: &[u8], value: &[u8]) -> Result<(), ErrorKind> {
         // The length first: most fields are none of these, and that costs one compare.
         let kind = match name.len() {
-            14 if name.eq_ignore_ascii_case(b"content-length") => Framing::ContentLength,
-            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => Framing::TransferEncoding,
-            4 if name.eq_ignore_ascii_case(b"host") => Framing::Host,
-            10 if name.eq_ignore_ascii_case(b"connection") => Framing::Connection,
-            7 if name.eq_ignore_ascii_case(b"upgrade") => Framing::Upgrade,
-            6 if name.eq_ignore_ascii_case(b"expect") => Framing::Expect,
+            14 if token_is(name, b"content-length") => Framing::ContentLength,
+            17 if token_is(name, b"transfer-encoding") => Framing::TransferEncoding,
+            4 if token_is(name, b"host") => Framing::Host,
+            10 if token_is(name, b"connection") => Framing::Connection,
+            7 if token_is(name, b"upgrade") => Framing::Upgrade,
+            6 if token_is(name, b"expect") => Framing::Expect,
             _ => return Ok(()),
         };
         self.observe_kind(kind, value)
@@ -156,6 +156,38 @@ impl FieldFacts {
     /// Whether the message asks to switch protocols (`Connection: upgrade` + `Upgrade`).
     pub fn wants_upgrade(&self) -> bool {
         self.upgrade && self.connection_upgrade
+    }
+}
+
+/// Whether the token `name` is `lower` (lower-case letters and `-`, as long as `name`)
+/// in any case, two overlapping words at a time rather than a byte loop: every field
+/// name of every head is compared with one of these (a browser's `Sec-Fetch-Mode` with
+/// `content-length`, say).
+///
+/// Exact for tokens: OR-ing 0x20 into a byte maps only `A`..=`Z` onto `a`..=`z`, and
+/// onto `-` only `-` itself and CR, which no token (no name) holds.
+#[inline(always)]
+fn token_is(name: &[u8], lower: &'static [u8]) -> bool {
+    fn word<const N: usize>(bytes: &[u8], at: usize) -> [u8; N] {
+        let mut word = [0; N];
+        word.copy_from_slice(&bytes[at..at + N]);
+        word
+    }
+    let len = lower.len();
+    if name.len() != len {
+        return false;
+    }
+    if len >= 8 {
+        const FOLD: u64 = 0x2020_2020_2020_2020;
+        let at = |i| u64::from_le_bytes(word(name, i)) | FOLD == u64::from_le_bytes(word(lower, i));
+        // Words at 0, 8, ... and one ending at the end (overlapping the one before).
+        (0..len - 8).step_by(8).all(at) && at(len - 8)
+    } else if len >= 4 {
+        const FOLD: u32 = 0x2020_2020;
+        let at = |i| u32::from_le_bytes(word(name, i)) | FOLD == u32::from_le_bytes(word(lower, i));
+        at(0) && at(len - 4)
+    } else {
+        name.eq_ignore_ascii_case(lower)
     }
 }
 
@@ -344,6 +376,40 @@ pub(crate) fn facts_of<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The word compare agrees with `eq_ignore_ascii_case` for every framing name in
+    /// every case and with every byte position changed to every token byte.
+    #[test]
+    fn token_is_matches_a_case_blind_compare() {
+        let tchars: Vec<u8> = (0u8..=255)
+            .filter(|&b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+            .collect();
+        for lower in [
+            &b"content-length"[..],
+            b"transfer-encoding",
+            b"host",
+            b"connection",
+            b"upgrade",
+            b"expect",
+        ] {
+            let upper = lower.to_ascii_uppercase();
+            assert!(token_is(lower, lower) && token_is(&upper, lower));
+            assert!(!token_is(&lower[1..], lower));
+            for at in 0..lower.len() {
+                for &b in &tchars {
+                    let mut name = upper.clone();
+                    name[at] = b;
+                    assert_eq!(
+                        token_is(&name, lower),
+                        name.eq_ignore_ascii_case(lower),
+                        "{:?} vs {:?}",
+                        String::from_utf8_lossy(&name),
+                        String::from_utf8_lossy(lower)
+                    );
+                }
+            }
+        }
+    }
 
     /// The table holds exactly the bytes of `uri-host [":" port]`: alphanumerics and
     /// the reg-name / IP-literal / port punctuation, nothing else (no space, comma
