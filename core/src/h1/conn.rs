@@ -33,6 +33,7 @@ use super::chunked::{encode_chunk_size, ChunkedDecoder, ChunkedLimits, Decoded};
 use super::config::Config;
 use super::encode::{encode_request, encode_response, encode_trailers, AddedFields};
 use super::error::{Blame, Error, ErrorKind};
+use super::exchanges::Exchanges;
 use super::framing::{facts_of, response_has_body, BodyFraming};
 use super::head::{RequestHead, ResponseHead};
 use super::role::{Client, Exchange, HeadInfo, HeadKind, Role, Server};
@@ -150,7 +151,7 @@ pub struct Conn<R: Role> {
     read_buf: BytesMut,
     reader: Reader,
     writer: Writer,
-    exchanges: VecDeque<Exchange>,
+    exchanges: Exchanges,
     /// Server: the current response ends the connection.
     close_after_response: bool,
     out: BytesMut,
@@ -188,7 +189,7 @@ impl<R: Role> Conn<R> {
                 scanner: HeadScanner::default(),
             },
             writer: Writer::Idle,
-            exchanges: VecDeque::new(),
+            exchanges: Exchanges::default(),
             close_after_response: false,
             out: BytesMut::new(),
             out_queue: VecDeque::new(),
