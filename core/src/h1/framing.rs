@@ -68,6 +68,7 @@ impl FieldFacts {
 
     /// [`FieldFacts::observe`] for a name as received (any case), before any
     /// `HeaderName` exists: parsing decides framing without building a header map.
+    #[inline]
     pub fn observe_raw(&mut self, name: &[u8], value: &[u8]) -> Result<(), ErrorKind> {
         // The length first: most fields are none of these, and that costs one compare.
         let kind = match name.len() {
@@ -121,11 +122,11 @@ impl FieldFacts {
             Framing::Connection => {
                 for token in value.split(|&b| b == b',') {
                     let token = trim_ows(token);
-                    if token.eq_ignore_ascii_case(b"close") {
+                    if token_is(token, b"close") {
                         self.connection_close = true;
-                    } else if token.eq_ignore_ascii_case(b"keep-alive") {
+                    } else if token_is(token, b"keep-alive") {
                         self.connection_keep_alive = true;
-                    } else if token.eq_ignore_ascii_case(b"upgrade") {
+                    } else if token_is(token, b"upgrade") {
                         self.connection_upgrade = true;
                     }
                 }
@@ -134,7 +135,7 @@ impl FieldFacts {
             Framing::Expect => {
                 for member in value.split(|&b| b == b',') {
                     let member = trim_ows(member);
-                    if member.eq_ignore_ascii_case(b"100-continue") {
+                    if token_is(member, b"100-continue") {
                         self.expect_continue = true;
                     } else if !member.is_empty() {
                         self.expect_unknown = true;
@@ -159,13 +160,14 @@ impl FieldFacts {
     }
 }
 
-/// Whether the token `name` is `lower` (lower-case letters and `-`, as long as `name`)
-/// in any case, two overlapping words at a time rather than a byte loop: every field
-/// name of every head is compared with one of these (a browser's `Sec-Fetch-Mode` with
-/// `content-length`, say).
+/// Whether `name` is `lower` (lower-case letters, digits and `-`) in any case, a word
+/// at a time rather than a byte loop: every field name of every head is compared with
+/// one of these (a browser's `Sec-Fetch-Mode` with `content-length`, say), and the
+/// values of Connection and Expect with their keywords.
 ///
-/// Exact for tokens: OR-ing 0x20 into a byte maps only `A`..=`Z` onto `a`..=`z`, and
-/// onto `-` only `-` itself and CR, which no token (no name) holds.
+/// Exact for names and values, which hold no control byte but HTAB: OR-ing 0x20 into a
+/// byte maps onto a lower-case letter only that letter and its capital, onto a digit
+/// or `-` only itself (the other byte that would is a control), and HTAB onto `)`.
 #[inline(always)]
 fn token_is(name: &[u8], lower: &'static [u8]) -> bool {
     fn word<const N: usize>(bytes: &[u8], at: usize) -> [u8; N] {
@@ -377,12 +379,13 @@ pub(crate) fn facts_of<'a>(
 mod tests {
     use super::*;
 
-    /// The word compare agrees with `eq_ignore_ascii_case` for every framing name in
-    /// every case and with every byte position changed to every token byte.
+    /// The word compare agrees with `eq_ignore_ascii_case` for every framing name and
+    /// keyword in every case and with every byte position changed to every byte a name
+    /// or value may hold (HTAB, SP and up, but DEL).
     #[test]
     fn token_is_matches_a_case_blind_compare() {
         let tchars: Vec<u8> = (0u8..=255)
-            .filter(|&b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+            .filter(|&b| b == b'\t' || (b >= 0x20 && b != 0x7f))
             .collect();
         for lower in [
             &b"content-length"[..],
@@ -391,6 +394,9 @@ mod tests {
             b"connection",
             b"upgrade",
             b"expect",
+            b"close",
+            b"keep-alive",
+            b"100-continue",
         ] {
             let upper = lower.to_ascii_uppercase();
             assert!(token_is(lower, lower) && token_is(&upper, lower));
