@@ -212,7 +212,9 @@ impl<R: Role> Conn<R> {
             return;
         }
         if self.read_buf.capacity() == 0 {
-            self.read_buf.reserve(bytes.len().max(READ_RESERVE));
+            // A fresh buffer outright: `reserve` on an empty one takes the growth path
+            // (~100 instructions more per new connection or keep-alive request).
+            self.read_buf = BytesMut::with_capacity(bytes.len().max(READ_RESERVE));
         }
         self.read_buf.extend_from_slice(bytes);
     }
