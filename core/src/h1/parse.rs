@@ -259,6 +259,16 @@ fn lines_within_limits(
     if &buf[len - 4..len] != b"\r\n\r\n" {
         return false;
     }
+    // httparse ends every line at an LF and lets no CR or LF into a line, so a field's
+    // name starts right after the LF that ends the line before, and that line ended in
+    // CRLF exactly when the byte before that LF is a CR. A head no longer than the
+    // shorter line limit has no line over its limit: then that is all to check.
+    if len <= limits.start_line.min(limits.field) {
+        return fields.iter().all(|field| {
+            let next = offset_in(buf, field.name.as_bytes());
+            buf.get(next.wrapping_sub(2)) == Some(&b'\r')
+        });
+    }
     // A line ends where the next begins (a field's name) or at the final empty line;
     // httparse allows no CR or LF inside a line, so the two bytes before a line's start
     // are the previous line's terminator.
@@ -626,6 +636,27 @@ Cache-Control: max-age=0\r\n\
                 String::from_utf8_lossy(input)
             );
         }
+        // Bare LFs, with limits far above the head (the lines are not measured then).
+        let roomy = ScanLimits {
+            start_line: 8190,
+            field: 8190,
+            fields: 100,
+            total: 1 << 16,
+            ..limits()
+        };
+        for input in [
+            &b"GET / HTTP/1.1\nHost: a\r\n\r\n"[..],
+            b"GET / HTTP/1.1\r\nHost: a\nB: c\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: a\r\nB: c\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: a\r\n\n",
+        ] {
+            assert!(
+                parse_request_prefix(input, &roomy, false).is_none(),
+                "{input:?}"
+            );
+        }
+        let fine = b"GET / HTTP/1.1\r\nHost: a\r\nB: c\r\n\r\n";
+        assert!(parse_request_prefix(fine, &roomy, false).is_some());
         // Over the total size limit by one byte, then exactly at it.
         let at_limit = b"GET / HTTP/1.1\r\nA: b\r\nB: c\r\n\r\n";
         let total = |total| ScanLimits { total, ..limits() };
