@@ -120,14 +120,11 @@ impl FieldFacts {
                 self.host_invalid |= !value.iter().all(|&b| is_host_byte(b));
             }
             Framing::Connection => {
-                for token in value.split(|&b| b == b',') {
-                    let token = trim_ows(token);
-                    if token_is(token, b"close") {
-                        self.connection_close = true;
-                    } else if token_is(token, b"keep-alive") {
-                        self.connection_keep_alive = true;
-                    } else if token_is(token, b"upgrade") {
-                        self.connection_upgrade = true;
+                // Most values are one keyword (a browser's `keep-alive`): the whole value
+                // is compared first, without walking it for commas.
+                if !self.connection_token(value) {
+                    for token in value.split(|&b| b == b',') {
+                        self.connection_token(trim_ows(token));
                     }
                 }
             }
@@ -144,6 +141,21 @@ impl FieldFacts {
             }
         }
         Ok(())
+    }
+
+    /// Notes one Connection option; whether it was one of the three that matter.
+    #[inline(always)]
+    fn connection_token(&mut self, token: &[u8]) -> bool {
+        if token_is(token, b"keep-alive") {
+            self.connection_keep_alive = true;
+        } else if token_is(token, b"close") {
+            self.connection_close = true;
+        } else if token_is(token, b"upgrade") {
+            self.connection_upgrade = true;
+        } else {
+            return false;
+        }
+        true
     }
 
     /// Whether the sender of this message allows the connection to persist after it.
@@ -378,6 +390,35 @@ pub(crate) fn facts_of<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Connection options: (close, keep-alive, upgrade) for each value, whole-value
+    /// keywords and lists alike.
+    #[test]
+    fn connection_options() {
+        for (value, expected) in [
+            (&b"keep-alive"[..], (false, true, false)),
+            (b"Close", (true, false, false)),
+            (b"UPGRADE", (false, false, true)),
+            (b"keep-alive, Upgrade", (false, true, true)),
+            (b" close ", (true, false, false)),
+            (b"close,", (true, false, false)),
+            (b",,keep-alive", (false, true, false)),
+            (b"te, close", (true, false, false)),
+            (b"keep-alive2", (false, false, false)),
+            (b"keep alive", (false, false, false)),
+            (b"", (false, false, false)),
+            (b"foo", (false, false, false)),
+        ] {
+            let mut facts = FieldFacts::default();
+            facts.observe_raw(b"Connection", value).expect("no error");
+            let got = (
+                facts.connection_close,
+                facts.connection_keep_alive,
+                facts.connection_upgrade,
+            );
+            assert_eq!(got, expected, "{:?}", String::from_utf8_lossy(value));
+        }
+    }
 
     /// The word compare agrees with `eq_ignore_ascii_case` for every framing name and
     /// keyword in every case and with every byte position changed to every byte a name
