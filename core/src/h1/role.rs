@@ -125,7 +125,14 @@ impl Role for Server {
         config: &Config,
     ) -> Option<Result<(RequestHead, HeadInfo), ErrorKind>> {
         let parsed = parse_request_prefix(buf, limits, config.accept_unregistered_methods)?;
-        let head = buf.split_to(parsed.len).freeze();
+        // A head that is all the buffer holds (a GET read whole, the usual case) takes the
+        // buffer itself: splitting it would first make it shared (an atomic
+        // compare-and-swap), and the buffer left behind would hold a reference to drop.
+        let head = if parsed.len == buf.len() {
+            std::mem::take(buf).freeze()
+        } else {
+            buf.split_to(parsed.len).freeze()
+        };
         Some(parsed.finish(head, |method, version, facts| {
             request_info(method, version, facts, config)
         }))
