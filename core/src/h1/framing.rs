@@ -68,15 +68,16 @@ impl FieldFacts {
 
     /// [`FieldFacts::observe`] for a name as received (any case), before any
     /// `HeaderName` exists: parsing decides framing without building a header map.
+    #[inline]
     pub fn observe_raw(&mut self, name: &[u8], value: &[u8]) -> Result<(), ErrorKind> {
         // The length first: most fields are none of these, and that costs one compare.
         let kind = match name.len() {
-            14 if name.eq_ignore_ascii_case(b"content-length") => Framing::ContentLength,
-            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => Framing::TransferEncoding,
-            4 if name.eq_ignore_ascii_case(b"host") => Framing::Host,
-            10 if name.eq_ignore_ascii_case(b"connection") => Framing::Connection,
-            7 if name.eq_ignore_ascii_case(b"upgrade") => Framing::Upgrade,
-            6 if name.eq_ignore_ascii_case(b"expect") => Framing::Expect,
+            14 if token_is(name, b"content-length") => Framing::ContentLength,
+            17 if token_is(name, b"transfer-encoding") => Framing::TransferEncoding,
+            4 if token_is(name, b"host") => Framing::Host,
+            10 if token_is(name, b"connection") => Framing::Connection,
+            7 if token_is(name, b"upgrade") => Framing::Upgrade,
+            6 if token_is(name, b"expect") => Framing::Expect,
             _ => return Ok(()),
         };
         self.observe_kind(kind, value)
@@ -119,14 +120,11 @@ impl FieldFacts {
                 self.host_invalid |= !value.iter().all(|&b| is_host_byte(b));
             }
             Framing::Connection => {
-                for token in value.split(|&b| b == b',') {
-                    let token = trim_ows(token);
-                    if token.eq_ignore_ascii_case(b"close") {
-                        self.connection_close = true;
-                    } else if token.eq_ignore_ascii_case(b"keep-alive") {
-                        self.connection_keep_alive = true;
-                    } else if token.eq_ignore_ascii_case(b"upgrade") {
-                        self.connection_upgrade = true;
+                // Most values are one keyword (a browser's `keep-alive`): the whole value
+                // is compared first, without walking it for commas.
+                if !self.connection_token(value) {
+                    for token in value.split(|&b| b == b',') {
+                        self.connection_token(trim_ows(token));
                     }
                 }
             }
@@ -134,7 +132,7 @@ impl FieldFacts {
             Framing::Expect => {
                 for member in value.split(|&b| b == b',') {
                     let member = trim_ows(member);
-                    if member.eq_ignore_ascii_case(b"100-continue") {
+                    if token_is(member, b"100-continue") {
                         self.expect_continue = true;
                     } else if !member.is_empty() {
                         self.expect_unknown = true;
@@ -143,6 +141,21 @@ impl FieldFacts {
             }
         }
         Ok(())
+    }
+
+    /// Notes one Connection option; whether it was one of the three that matter.
+    #[inline(always)]
+    fn connection_token(&mut self, token: &[u8]) -> bool {
+        if token_is(token, b"keep-alive") {
+            self.connection_keep_alive = true;
+        } else if token_is(token, b"close") {
+            self.connection_close = true;
+        } else if token_is(token, b"upgrade") {
+            self.connection_upgrade = true;
+        } else {
+            return false;
+        }
+        true
     }
 
     /// Whether the sender of this message allows the connection to persist after it.
@@ -156,6 +169,39 @@ impl FieldFacts {
     /// Whether the message asks to switch protocols (`Connection: upgrade` + `Upgrade`).
     pub fn wants_upgrade(&self) -> bool {
         self.upgrade && self.connection_upgrade
+    }
+}
+
+/// Whether `name` is `lower` (lower-case letters, digits and `-`) in any case, a word
+/// at a time rather than a byte loop: every field name of every head is compared with
+/// one of these (a browser's `Sec-Fetch-Mode` with `content-length`, say), and the
+/// values of Connection and Expect with their keywords.
+///
+/// Exact for names and values, which hold no control byte but HTAB: OR-ing 0x20 into a
+/// byte maps onto a lower-case letter only that letter and its capital, onto a digit
+/// or `-` only itself (the other byte that would is a control), and HTAB onto `)`.
+#[inline(always)]
+fn token_is(name: &[u8], lower: &'static [u8]) -> bool {
+    fn word<const N: usize>(bytes: &[u8], at: usize) -> [u8; N] {
+        let mut word = [0; N];
+        word.copy_from_slice(&bytes[at..at + N]);
+        word
+    }
+    let len = lower.len();
+    if name.len() != len {
+        return false;
+    }
+    if len >= 8 {
+        const FOLD: u64 = 0x2020_2020_2020_2020;
+        let at = |i| u64::from_le_bytes(word(name, i)) | FOLD == u64::from_le_bytes(word(lower, i));
+        // Words at 0, 8, ... and one ending at the end (overlapping the one before).
+        (0..len - 8).step_by(8).all(at) && at(len - 8)
+    } else if len >= 4 {
+        const FOLD: u32 = 0x2020_2020;
+        let at = |i| u32::from_le_bytes(word(name, i)) | FOLD == u32::from_le_bytes(word(lower, i));
+        at(0) && at(len - 4)
+    } else {
+        name.eq_ignore_ascii_case(lower)
     }
 }
 
@@ -344,6 +390,73 @@ pub(crate) fn facts_of<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Connection options: (close, keep-alive, upgrade) for each value, whole-value
+    /// keywords and lists alike.
+    #[test]
+    fn connection_options() {
+        for (value, expected) in [
+            (&b"keep-alive"[..], (false, true, false)),
+            (b"Close", (true, false, false)),
+            (b"UPGRADE", (false, false, true)),
+            (b"keep-alive, Upgrade", (false, true, true)),
+            (b" close ", (true, false, false)),
+            (b"close,", (true, false, false)),
+            (b",,keep-alive", (false, true, false)),
+            (b"te, close", (true, false, false)),
+            (b"keep-alive2", (false, false, false)),
+            (b"keep alive", (false, false, false)),
+            (b"", (false, false, false)),
+            (b"foo", (false, false, false)),
+        ] {
+            let mut facts = FieldFacts::default();
+            facts.observe_raw(b"Connection", value).expect("no error");
+            let got = (
+                facts.connection_close,
+                facts.connection_keep_alive,
+                facts.connection_upgrade,
+            );
+            assert_eq!(got, expected, "{:?}", String::from_utf8_lossy(value));
+        }
+    }
+
+    /// The word compare agrees with `eq_ignore_ascii_case` for every framing name and
+    /// keyword in every case and with every byte position changed to every byte a name
+    /// or value may hold (HTAB, SP and up, but DEL).
+    #[test]
+    fn token_is_matches_a_case_blind_compare() {
+        let tchars: Vec<u8> = (0u8..=255)
+            .filter(|&b| b == b'\t' || (b >= 0x20 && b != 0x7f))
+            .collect();
+        for lower in [
+            &b"content-length"[..],
+            b"transfer-encoding",
+            b"host",
+            b"connection",
+            b"upgrade",
+            b"expect",
+            b"close",
+            b"keep-alive",
+            b"100-continue",
+        ] {
+            let upper = lower.to_ascii_uppercase();
+            assert!(token_is(lower, lower) && token_is(&upper, lower));
+            assert!(!token_is(&lower[1..], lower));
+            for at in 0..lower.len() {
+                for &b in &tchars {
+                    let mut name = upper.clone();
+                    name[at] = b;
+                    assert_eq!(
+                        token_is(&name, lower),
+                        name.eq_ignore_ascii_case(lower),
+                        "{:?} vs {:?}",
+                        String::from_utf8_lossy(&name),
+                        String::from_utf8_lossy(lower)
+                    );
+                }
+            }
+        }
+    }
 
     /// The table holds exactly the bytes of `uri-host [":" port]`: alphanumerics and
     /// the reg-name / IP-literal / port punctuation, nothing else (no space, comma

@@ -57,6 +57,7 @@ mod config;
 mod conn;
 mod encode;
 mod error;
+mod exchanges;
 mod framing;
 mod head;
 mod parse;

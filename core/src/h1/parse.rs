@@ -73,45 +73,27 @@ fn to_version(minor: Option<u8>) -> Version {
 /// Checks httparse's fields for what `http` types need beyond httparse's own rules and
 /// gathers the framing facts. Gives the offset in `buf` where the field section starts
 /// (`None` without fields), for a map built on demand (see [`HeaderFields`]).
+///
+/// What httparse (1.10) already guarantees is not checked again, since every field of
+/// every head goes through here: names are tokens; values hold no byte below 0x20 but
+/// HTAB and no DEL (0x7F), and come without their leading and trailing SP/HTAB (the
+/// test `httparse_checks_values_as_strictly_as_http_needs` holds it to that, on every
+/// length its vectorised and byte-wise paths take).
 fn check_fields(
     buf: &[u8],
     fields: &[httparse::Header<'_>],
     facts: &mut FieldFacts,
 ) -> Result<Option<usize>, ErrorKind> {
     for field in fields {
-        // httparse checked the name is a token; `HeaderName` also caps its length.
+        // `HeaderName` caps a name's length; httparse does not.
         if field.name.len() > MAX_NAME_LEN {
             return Err(ErrorKind::InvalidHeaderName);
         }
-        let value = trim_ows(field.value);
-        // httparse accepts DEL (0x7F) in values; RFC 9110 does not.
-        if contains_del(value) {
-            return Err(ErrorKind::InvalidHeaderValue);
-        }
-        facts.observe_raw(field.name.as_bytes(), value)?;
+        facts.observe_raw(field.name.as_bytes(), field.value)?;
     }
     Ok(fields
         .first()
         .map(|first| offset_in(buf, first.name.as_bytes())))
-}
-
-/// DEL (0x7F) in `value`, a word at a time: every field value of every request goes
-/// through here, and a byte loop was most of the cost of checking a browser's fields
-/// (a vectorised search costs more to set up than it saves on short values). Exact: a
-/// word XOR 0x7F.. has a zero byte exactly where the word has a DEL.
-fn contains_del(value: &[u8]) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let mut words = value.chunks_exact(8);
-    for word in &mut words {
-        let mut bytes = [0u8; 8];
-        bytes.copy_from_slice(word);
-        let x = u64::from_le_bytes(bytes) ^ (ONES * 0x7f);
-        if x.wrapping_sub(ONES) & !x & HIGHS != 0 {
-            return true;
-        }
-    }
-    words.remainder().contains(&0x7f)
 }
 
 /// The fields of a head from the section offset [`check_fields`] gave.
@@ -234,9 +216,20 @@ pub(crate) fn parse_request_prefix(
 }
 
 impl ParsedRequest {
-    /// Builds the head from its bytes: `head` is the `len` bytes the checks looked at.
-    pub(crate) fn finish(self, head: Bytes) -> Result<(RequestHead, FieldFacts), ErrorKind> {
+    /// Builds the head from its bytes (`head` is the `len` bytes the checks looked at)
+    /// and what the caller derives from its method, version and field facts (the
+    /// connection's view of it), both straight into the result: a head is some 300
+    /// bytes, and every move of it through a temporary is a `memcpy`.
+    #[inline]
+    pub(crate) fn finish<I>(
+        self,
+        head: Bytes,
+        derive: impl FnOnce(&Method, Version, &FieldFacts) -> Result<I, ErrorKind>,
+    ) -> Result<(RequestHead, I), ErrorKind> {
+        let derived = derive(&self.method, self.version, &self.facts);
+        // A target `Uri` refuses is reported first, as when the head is built first.
         let uri = build_uri(&head, self.target)?;
+        let derived = derived?;
         let headers = fields_of(&head, self.section_start);
         Ok((
             RequestHead {
@@ -246,7 +239,7 @@ impl ParsedRequest {
                 headers,
                 raw: head,
             },
-            self.facts,
+            derived,
         ))
     }
 }
@@ -265,6 +258,16 @@ fn lines_within_limits(
     }
     if &buf[len - 4..len] != b"\r\n\r\n" {
         return false;
+    }
+    // httparse ends every line at an LF and lets no CR or LF into a line, so a field's
+    // name starts right after the LF that ends the line before, and that line ended in
+    // CRLF exactly when the byte before that LF is a CR. A head no longer than the
+    // shorter line limit has no line over its limit: then that is all to check.
+    if len <= limits.start_line.min(limits.field) {
+        return fields.iter().all(|field| {
+            let next = offset_in(buf, field.name.as_bytes());
+            buf.get(next.wrapping_sub(2)) == Some(&b'\r')
+        });
     }
     // A line ends where the next begins (a field's name) or at the final empty line;
     // httparse allows no CR or LF inside a line, so the two bytes before a line's start
@@ -381,8 +384,10 @@ fn check_target_form(target: &[u8], method: &Method) -> Result<(), ErrorKind> {
         }
         None => false,
     };
-    // RFC 3986 characters only: visible ASCII. (`http::Uri` lets raw UTF-8 through.)
-    if !form_ok || target.iter().any(|&b| !(0x21..0x7f).contains(&b)) {
+    // RFC 3986 characters only: visible ASCII. httparse refused controls, SP and DEL
+    // already; what it lets through beyond visible ASCII is UTF-8 (and so does
+    // `http::Uri`), which `is_ascii` finds a word at a time.
+    if !form_ok || !target.is_ascii() {
         return Err(ErrorKind::InvalidTarget);
     }
     Ok(())
@@ -522,7 +527,9 @@ mod tests {
             let parsed = parse_request_prefix(input, &limits, false).expect("accepted");
             assert_eq!(parsed.len, head_len, "{input:?}");
             let head = Bytes::copy_from_slice(&input[..head_len]);
-            let (fast, fast_facts) = parsed.finish(head.clone()).expect("finish");
+            let (fast, fast_facts) = parsed
+                .finish(head.clone(), |_, _, facts| Ok(facts.clone()))
+                .expect("finish");
             let fields = fast.raw_headers().count();
             let (slow, slow_facts) = parse_request(head, fields, false).expect("slow");
             assert_eq!(fast, slow);
@@ -552,18 +559,55 @@ Cache-Control: max-age=0\r\n\
         assert_eq!(parsed.len, input.len());
     }
 
+    /// `check_fields` and `check_target_form` rely on httparse refusing controls and
+    /// DEL in values and targets, and trimming values: at every position of every length
+    /// up to past two AVX2 blocks (so its SIMD, SWAR and byte-wise paths all run).
     #[test]
-    fn del_is_found_at_every_position() {
-        for len in 0..=24 {
+    fn httparse_checks_values_as_strictly_as_http_needs() {
+        let parse = |head: &[u8]| {
+            let mut fields = [httparse::EMPTY_HEADER; 4];
+            let mut req = httparse::Request::new(&mut fields);
+            let status = httparse_config().parse_request(&mut req, head);
+            status.map(|s| {
+                assert!(s.is_complete());
+                (
+                    req.path.map(str::to_owned),
+                    req.headers.first().map(|f| f.value.to_vec()),
+                )
+            })
+        };
+        for len in 1..=80 {
             for at in 0..len {
-                for b in [0x7f, 0x7e, 0x80, 0xff, 0x00, 0xfe, 0x01] {
+                for b in [0x7f, 0x00, 0x01, 0x0b, 0x1f, 0x7e, 0x80, 0xff, b'\t'] {
                     let mut value = vec![b'a'; len];
                     value[at] = b;
-                    assert_eq!(contains_del(&value), b == 0x7f, "{value:?}");
+                    let mut head = b"GET / HTTP/1.1\r\nA: ".to_vec();
+                    head.extend_from_slice(&value);
+                    head.extend_from_slice(b"\r\n\r\n");
+                    let allowed = (b >= 0x20 && b != 0x7f) || b == b'\t';
+                    match parse(&head) {
+                        Ok((_, got)) => {
+                            assert!(allowed, "{b:#x} at {at} of {len} accepted");
+                            let got = got.expect("one field");
+                            assert_eq!(got, trim_ows(&value), "{b:#x} at {at} of {len}");
+                        }
+                        Err(_) => assert!(!allowed, "{b:#x} at {at} of {len} refused"),
+                    }
+                    let mut head = b"GET /".to_vec();
+                    head.extend_from_slice(&value);
+                    head.extend_from_slice(b" HTTP/1.1\r\n\r\n");
+                    // (Bytes from 0x80 up: httparse takes valid UTF-8 only; we refuse
+                    // them all with `is_ascii`.)
+                    if b < 0x80 {
+                        let allowed = b > 0x20 && b != 0x7f;
+                        assert_eq!(parse(&head).is_ok(), allowed, "target {b:#x} {at} {len}");
+                    }
                 }
             }
-            assert!(!contains_del(&vec![0xff; len]));
         }
+        // Leading and trailing SP/HTAB are not part of the value.
+        let (_, value) = parse(b"GET / HTTP/1.1\r\nA: \t x \t y\t \r\n\r\n").expect("valid");
+        assert_eq!(value.as_deref(), Some(&b"x \t y"[..]));
     }
 
     #[test]
@@ -592,6 +636,27 @@ Cache-Control: max-age=0\r\n\
                 String::from_utf8_lossy(input)
             );
         }
+        // Bare LFs, with limits far above the head (the lines are not measured then).
+        let roomy = ScanLimits {
+            start_line: 8190,
+            field: 8190,
+            fields: 100,
+            total: 1 << 16,
+            ..limits()
+        };
+        for input in [
+            &b"GET / HTTP/1.1\nHost: a\r\n\r\n"[..],
+            b"GET / HTTP/1.1\r\nHost: a\nB: c\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: a\r\nB: c\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: a\r\n\n",
+        ] {
+            assert!(
+                parse_request_prefix(input, &roomy, false).is_none(),
+                "{input:?}"
+            );
+        }
+        let fine = b"GET / HTTP/1.1\r\nHost: a\r\nB: c\r\n\r\n";
+        assert!(parse_request_prefix(fine, &roomy, false).is_some());
         // Over the total size limit by one byte, then exactly at it.
         let at_limit = b"GET / HTTP/1.1\r\nA: b\r\nB: c\r\n\r\n";
         let total = |total| ScanLimits { total, ..limits() };

@@ -114,7 +114,7 @@ impl Role for Server {
         _exchange: Option<&Exchange>,
     ) -> Result<(RequestHead, HeadInfo), ErrorKind> {
         let (request, facts) = parse_request(head, fields, config.accept_unregistered_methods)?;
-        let info = request_info(&request, &facts, config)?;
+        let info = request_info(&request.method, request.version, &facts, config)?;
         Ok((request, info))
     }
 
@@ -125,10 +125,16 @@ impl Role for Server {
         config: &Config,
     ) -> Option<Result<(RequestHead, HeadInfo), ErrorKind>> {
         let parsed = parse_request_prefix(buf, limits, config.accept_unregistered_methods)?;
-        let head = buf.split_to(parsed.len).freeze();
-        Some(parsed.finish(head).and_then(|(request, facts)| {
-            let info = request_info(&request, &facts, config)?;
-            Ok((request, info))
+        // A head that is all the buffer holds (a GET read whole, the usual case) takes the
+        // buffer itself: splitting it would first make it shared (an atomic
+        // compare-and-swap), and the buffer left behind would hold a reference to drop.
+        let head = if parsed.len == buf.len() {
+            std::mem::take(buf).freeze()
+        } else {
+            buf.split_to(parsed.len).freeze()
+        };
+        Some(parsed.finish(head, |method, version, facts| {
+            request_info(method, version, facts, config)
         }))
     }
 
@@ -140,13 +146,14 @@ impl Role for Server {
 
 /// What a parsed request means for the connection: framing, persistence, upgrade.
 fn request_info(
-    request: &RequestHead,
+    method: &Method,
+    version: Version,
     facts: &FieldFacts,
     config: &Config,
 ) -> Result<HeadInfo, ErrorKind> {
-    let mut framing = request_framing(facts, request.version, config.require_host)?;
-    let mut keep_alive = facts.keep_alive(request.version);
-    if method_has_no_body(&request.method) {
+    let mut framing = request_framing(facts, version, config.require_host)?;
+    let mut keep_alive = facts.keep_alive(version);
+    if method_has_no_body(method) {
         // Bytes after a CONNECT head are tunnel data; if the tunnel is refused they
         // must not be read as a request, so the connection closes after the answer.
         framing = BodyFraming::Empty;
@@ -161,11 +168,11 @@ fn request_info(
         framing,
         keep_alive,
         kind: HeadKind::Request {
-            method: request.method.clone(),
-            version: request.version,
+            method: method.clone(),
+            version,
             wants_upgrade: facts.wants_upgrade(),
             expect_continue: facts.expect_continue
-                && request.version == Version::HTTP_11
+                && version == Version::HTTP_11
                 && framing != BodyFraming::Empty,
         },
     })
