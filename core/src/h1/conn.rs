@@ -154,6 +154,9 @@ pub struct Conn<R: Role> {
     /// Server: the current response ends the connection.
     close_after_response: bool,
     out: BytesMut,
+    /// `out` is one allocation of at most `OUT_RESERVE_LONE` bytes: kept while the
+    /// connection is idle (see `release_idle_buffers`).
+    out_small: bool,
     out_queue: VecDeque<Bytes>,
     timers: TimerTable<3>,
     pending: VecDeque<Event<R::Incoming>>,
@@ -191,6 +194,7 @@ impl<R: Role> Conn<R> {
             exchanges: VecDeque::new(),
             close_after_response: false,
             out: BytesMut::new(),
+            out_small: false,
             out_queue: VecDeque::new(),
             timers,
             pending: VecDeque::new(),
@@ -534,6 +538,7 @@ impl<R: Role> Conn<R> {
         if self.out.is_empty() {
             return None;
         }
+        self.note_out_size();
         Some(self.out.split().freeze())
     }
 
@@ -676,6 +681,7 @@ impl<R: Role> Conn<R> {
             self.out.extend_from_slice(&data);
         } else {
             if !self.out.is_empty() {
+                self.note_out_size();
                 let head = self.out.split().freeze();
                 self.out_queue.push_back(head);
             }
@@ -730,21 +736,45 @@ impl<R: Role> Conn<R> {
             // Nothing more buffered: most likely a lone keep-alive response, for which a
             // small allocation is served from the allocator's per-thread cache.
             let more_pipelined = !self.read_buf.is_empty();
+            let fresh = self.out.capacity() == 0;
             self.out.reserve(if more_pipelined {
                 OUT_RESERVE
             } else {
                 OUT_RESERVE_LONE
             });
+            // From nothing, `reserve` allocates exactly what it is asked for.
+            if fresh {
+                self.out_small = !more_pipelined;
+            }
+        }
+    }
+
+    /// Before `out`'s bytes are split off: a buffer that grew was reallocated from offset
+    /// 0, so its capacity (length included) is its allocation; one that did not grow has
+    /// at most that much left of its first allocation.
+    fn note_out_size(&mut self) {
+        if self.out.capacity() > OUT_RESERVE_LONE {
+            self.out_small = false;
         }
     }
 
     fn release_idle_buffers(&mut self) {
-        // An idle keep-alive connection holds no buffers (allocated again on input).
+        // An idle keep-alive connection holds no read buffer (allocated again on input).
         if self.read_buf.is_empty() && self.read_buf.capacity() > 0 {
             self.read_buf = BytesMut::new();
         }
-        if self.out.is_empty() && self.out_queue.is_empty() && self.out.capacity() > 0 {
+        // It keeps a small output buffer (1 KiB, allocated for a lone response): the next
+        // response reuses it in place once the last write's bytes are dropped, where
+        // allocating it again (and its shared header, on the first split) cost two
+        // allocations per keep-alive request. A larger one (a pipelined batch, a copied
+        // body) is given back.
+        if self.out.is_empty()
+            && self.out_queue.is_empty()
+            && self.out.capacity() > 0
+            && !(self.out_small && self.out.capacity() <= OUT_RESERVE_LONE)
+        {
             self.out = BytesMut::new();
+            self.out_small = false;
         }
     }
 
