@@ -63,7 +63,9 @@ struct Exchange {
     method: http::Method,
     /// The request target, for logs (a reference-counted copy, no allocation).
     uri: http::Uri,
-    started: Instant,
+    /// When the request started, for the access log; `None` when that log is off (a
+    /// clock read per request saved).
+    started: Option<Instant>,
     streaming: Option<BodyStream>,
     status: u16,
     sent_bytes: u64,
@@ -309,7 +311,8 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
             info,
             method,
             uri,
-            started: self.rt.now(),
+            started: tracing::enabled!(target: "sansweb::access", tracing::Level::INFO)
+                .then(|| self.rt.now()),
             streaming: None,
             status: 0,
             sent_bytes: 0,
@@ -350,10 +353,10 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
                 hook(info, &mut response);
             }
         }
-        if response.headers.first(header::DATE.as_str()).is_none() {
-            response.headers.push(header::DATE, http_date_now());
-        }
         let now = self.rt.now();
+        if response.headers.first(header::DATE.as_str()).is_none() {
+            response.headers.push(header::DATE, http_date_now(now));
+        }
         let mut head = ResponseHead::new(response.status);
         head.reason = response.reason.take();
         head.headers = std::mem::take(&mut response.headers);
@@ -456,16 +459,18 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
                 ex.uri.path(),
                 ex.status,
                 ex.sent_bytes,
-                self.rt.now().saturating_duration_since(ex.started).as_secs_f64(),
+                ex.started
+                    .map_or(0.0, |started| self.rt.now().saturating_duration_since(started).as_secs_f64()),
             );
         }
     }
 }
 
-/// The `Date` value of the current second and the second's bounds.
+/// The `Date` value of the current second and the second's bounds, on the monotonic
+/// clock the connection reads anyway.
 struct CachedDate {
-    from: SystemTime,
-    until: SystemTime,
+    from: Instant,
+    until: Instant,
     value: HeaderValue,
 }
 
@@ -473,27 +478,31 @@ thread_local! {
     static DATE: RefCell<Option<CachedDate>> = const { RefCell::new(None) };
 }
 
-/// The `Date` header, formatted at most once per second per thread. A hit is two clock
-/// comparisons (no conversion to seconds since the epoch), and a clock that steps back
-/// out of the cached second formats again.
-fn http_date_now() -> HeaderValue {
-    let now = SystemTime::now();
+/// The `Date` header at `now` (the runtime's monotonic clock), formatted at most once per
+/// second per thread. A hit is two comparisons of `now`, which the caller read anyway: no
+/// wall-clock read per response. The wall clock is read when the second is formatted, and
+/// the second's end is mapped onto the monotonic clock, so a wall clock that steps is
+/// followed within a second.
+fn http_date_now(now: Instant) -> HeaderValue {
     DATE.with(|cell| {
         let mut cached = cell.borrow_mut();
         match &*cached {
             Some(date) if date.from <= now && now < date.until => date.value.clone(),
             _ => {
-                let secs = now
+                let wall = SystemTime::now();
+                let since_epoch = wall
                     .duration_since(SystemTime::UNIX_EPOCH)
-                    .map(|d| d.as_secs())
-                    .unwrap_or(0);
-                let from = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs);
-                let text = httpdate::fmt_http_date(now);
+                    .unwrap_or_default();
+                // What is left of the current wall-clock second.
+                let left = std::time::Duration::from_secs(1).saturating_sub(
+                    std::time::Duration::from_nanos(u64::from(since_epoch.subsec_nanos())),
+                );
+                let text = httpdate::fmt_http_date(wall);
                 let value =
                     HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""));
                 *cached = Some(CachedDate {
-                    from,
-                    until: from + std::time::Duration::from_secs(1),
+                    from: now,
+                    until: now.checked_add(left).unwrap_or(now),
                     value: value.clone(),
                 });
                 value
