@@ -152,6 +152,10 @@ pub(crate) async fn serve_connection<R: Runtime, S: Stream>(
 
 impl<R: Runtime, S: Stream> Connection<R, S> {
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Outcome> {
+        // A read that found nothing registered this task's waker for readability; asking
+        // the socket again before this call returns only repeats that (a keep-alive
+        // request went round the loop three times, reading twice after its head).
+        let mut read_blocked = false;
         loop {
             // Answer everything already buffered before writing, so pipelined responses
             // leave together.
@@ -191,7 +195,7 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
                 let _ = self.transport.poll_close(cx);
                 return Poll::Ready(Outcome::Done);
             }
-            if self.conn.wants_read() && !self.transport.read_closed() {
+            if !read_blocked && self.conn.wants_read() && !self.transport.read_closed() {
                 let rt = &self.rt;
                 match self
                     .transport
@@ -199,9 +203,16 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
                 {
                     Poll::Ready(Ok(_)) => progress = true,
                     Poll::Ready(Err(_)) => return Poll::Ready(Outcome::Done),
-                    Poll::Pending => {}
+                    Poll::Pending => read_blocked = true,
                 }
             }
+            if progress {
+                continue;
+            }
+            // The timer is looked at only once nothing else moves, just before parking:
+            // polling it registers the waker (a few hundred instructions on tokio), which
+            // only the poll that returns `Pending` needs. A deadline that passed while the
+            // loop was busy is acted on here, before the task sleeps.
             if let Some(deadline) = self.conn.poll_timeout() {
                 // Re-arm only for an earlier deadline. A later one (the keep-alive timer
                 // pushed back by every request) waits for the armed timer to fire; the
