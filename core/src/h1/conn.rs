@@ -759,8 +759,15 @@ impl<R: Role> Conn<R> {
     }
 
     fn release_idle_buffers(&mut self) {
-        // An idle keep-alive connection holds no read buffer (allocated again on input).
-        if self.read_buf.is_empty() && self.read_buf.capacity() > 0 {
+        // An idle keep-alive connection keeps a read buffer of its first, small
+        // allocation (`READ_RESERVE`): the next head is read into it in place, where
+        // allocating it again (and its shared header, at the first head split off it)
+        // cost two allocations per keep-alive request. `try_reclaim` succeeds only if
+        // the allocation under the empty buffer is larger: that one is given back.
+        if self.read_buf.is_empty()
+            && self.read_buf.capacity() > 0
+            && self.read_buf.try_reclaim(READ_RESERVE + 1)
+        {
             self.read_buf = BytesMut::new();
         }
         // It keeps a small output buffer (1 KiB, allocated for a lone response): the next
