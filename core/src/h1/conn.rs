@@ -1261,4 +1261,53 @@ mod tests {
             }
         }
     }
+
+    /// Answers every request buffered in `conn` with `body`, drains the output, and
+    /// lets the connection go idle (the `poll_event` that finds nothing).
+    fn answer_all(conn: &mut Conn<Server>, now: Instant, body: &'static [u8]) {
+        while let Some(event) = conn.poll_event() {
+            if matches!(event, Event::End) {
+                let head = ResponseHead::new(StatusCode::OK);
+                conn.send_full_response(now, head, Bytes::from_static(body))
+                    .expect("response");
+            }
+        }
+        while conn.poll_transmit().is_some() {}
+        assert!(conn.poll_event().is_none());
+    }
+
+    /// An idle keep-alive connection keeps its small first buffers (reused in place by
+    /// the next exchange) and gives back larger ones (a pipelined batch, a long head, a
+    /// copied body).
+    #[test]
+    fn idle_connection_keeps_only_small_buffers() {
+        let now = Instant::now();
+        let get: &[u8] = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+        let mut conn = Conn::<Server>::new(Config::server(), now);
+        for _ in 0..3 {
+            conn.handle_input(now, get);
+            answer_all(&mut conn, now, b"hello");
+            assert!((1..=READ_RESERVE).contains(&conn.read_buf.capacity()));
+            assert!((1..=OUT_RESERVE_LONE).contains(&conn.out.capacity()));
+        }
+        // A pipelined batch that outgrows the small buffer: the larger one is given back.
+        let batch = get.repeat(8);
+        conn.handle_input(now, &batch);
+        answer_all(&mut conn, now, &[b'x'; 300]);
+        assert_eq!(conn.out.capacity(), 0);
+        // A head longer than the first read allocation: the grown read buffer goes.
+        let mut conn = Conn::<Server>::new(Config::server(), now);
+        let long = format!(
+            "GET / HTTP/1.1\r\nHost: a\r\nX-Long: {}\r\n\r\n",
+            "a".repeat(2000)
+        );
+        conn.handle_input(now, long.as_bytes());
+        answer_all(&mut conn, now, b"hello");
+        assert_eq!(conn.read_buf.capacity(), 0);
+        // A body copied into the output buffer past its first allocation.
+        let mut conn = Conn::<Server>::new(Config::server(), now);
+        conn.handle_input(now, get);
+        answer_all(&mut conn, now, &[b'x'; 3000]);
+        assert_eq!(conn.out.capacity(), 0);
+    }
 }
