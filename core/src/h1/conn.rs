@@ -157,6 +157,9 @@ pub struct Conn<R: Role> {
     /// `out` is one allocation of at most `OUT_RESERVE_LONE` bytes: kept while the
     /// connection is idle (see `release_idle_buffers`).
     out_small: bool,
+    /// The empty read buffer last found small enough to keep while idle (its address and
+    /// capacity): the same view needs no second look (see `release_idle_buffers`).
+    idle_read_view: (usize, usize),
     out_queue: VecDeque<Bytes>,
     timers: TimerTable<3>,
     pending: VecDeque<Event<R::Incoming>>,
@@ -195,6 +198,7 @@ impl<R: Role> Conn<R> {
             close_after_response: false,
             out: BytesMut::new(),
             out_small: false,
+            idle_read_view: (0, 0),
             out_queue: VecDeque::new(),
             timers,
             pending: VecDeque::new(),
@@ -764,11 +768,16 @@ impl<R: Role> Conn<R> {
         // allocating it again (and its shared header, at the first head split off it)
         // cost two allocations per keep-alive request. `try_reclaim` succeeds only if
         // the allocation under the empty buffer is larger: that one is given back.
-        if self.read_buf.is_empty()
-            && self.read_buf.capacity() > 0
-            && self.read_buf.try_reclaim(READ_RESERVE + 1)
-        {
-            self.read_buf = BytesMut::new();
+        // The verdict is remembered for the view it was given on: `poll_event` comes here
+        // several times per idle spell, and a view that has not moved (same address,
+        // same capacity) is over the same allocation.
+        let view = (self.read_buf.as_ptr() as usize, self.read_buf.capacity());
+        if self.read_buf.is_empty() && view.1 > 0 && view != self.idle_read_view {
+            if self.read_buf.try_reclaim(READ_RESERVE + 1) {
+                self.read_buf = BytesMut::new();
+            } else {
+                self.idle_read_view = view;
+            }
         }
         // It keeps a small output buffer (1 KiB, allocated for a lone response): the next
         // response reuses it in place once the last write's bytes are dropped, where
