@@ -171,9 +171,13 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
             // One chunk of a streamed body per write: back-pressure from the socket.
             progress |= self.poll_streaming_body(cx);
             let had_pending_writes = self.transport.has_pending_writes();
-            match self.transport.poll_write_from(cx, &mut self.conn) {
-                Poll::Ready(Err(_)) => return Poll::Ready(Outcome::Done),
-                Poll::Ready(Ok(())) | Poll::Pending => {}
+            // Most rounds of the loop have nothing to write: skip the write poll (the
+            // sink, the flush) then.
+            if self.conn.has_transmit() || !self.transport.is_write_idle() {
+                match self.transport.poll_write_from(cx, &mut self.conn) {
+                    Poll::Ready(Err(_)) => return Poll::Ready(Outcome::Done),
+                    Poll::Ready(Ok(())) | Poll::Pending => {}
+                }
             }
             let flushed = !self.transport.has_pending_writes();
             // Writes that were waiting for the socket just drained: a streamed body's

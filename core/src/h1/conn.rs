@@ -546,6 +546,13 @@ impl<R: Role> Conn<R> {
         Some(self.out.split().freeze())
     }
 
+    /// Whether [`poll_transmit`](Self::poll_transmit) has bytes to give: a driver with
+    /// nothing of its own left to write can skip its write step when it has none.
+    #[must_use]
+    pub fn has_transmit(&self) -> bool {
+        !self.out.is_empty() || !self.out_queue.is_empty()
+    }
+
     /// Whether the driver should keep reading: false once the connection is closed or
     /// upgraded, or while the unparsed backlog is at its limit (back-pressure).
     #[must_use]
