@@ -465,7 +465,9 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
     }
 
     fn finish_exchange(&mut self) {
-        if let Some(ex) = self.exchange.take() {
+        // Logged and dropped in place: taking the exchange out of its slot first copied
+        // all of it once per request.
+        if let Some(ex) = &self.exchange {
             tracing::info!(
                 target: "sansweb::access",
                 "{} \"{} {}\" {} {} {:.6}s",
@@ -478,6 +480,7 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
                     .map_or(0.0, |started| self.rt.now().saturating_duration_since(started).as_secs_f64()),
             );
         }
+        self.exchange = None;
     }
 }
 
