@@ -86,6 +86,9 @@ pub(crate) struct Transport<S> {
     stream: S,
     pending: VecDeque<Bytes>,
     read_closed: bool,
+    /// Bytes went to the stream since its last completed flush (a TLS stream may still
+    /// hold some of them).
+    unflushed: bool,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Transport<S> {
@@ -94,6 +97,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Transport<S> {
             stream,
             pending: VecDeque::new(),
             read_closed: false,
+            unflushed: false,
         }
     }
 
@@ -233,6 +237,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Transport<S> {
                 self.pending.push_back(bytes);
             }
         }
+        if !self.pending.is_empty() {
+            self.unflushed = true;
+        }
         while !self.pending.is_empty() {
             let written = if self.pending.len() == 1 {
                 ready_or_return!(Pin::new(&mut self.stream).poll_write(cx, &self.pending[0]))
@@ -251,7 +258,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Transport<S> {
             }
             self.consume(written);
         }
-        Pin::new(&mut self.stream).poll_flush(cx)
+        let flushed = Pin::new(&mut self.stream).poll_flush(cx);
+        if let Poll::Ready(Ok(())) = flushed {
+            self.unflushed = false;
+        }
+        flushed
+    }
+
+    /// Whether [`poll_write_from`](Self::poll_write_from) has anything to do besides
+    /// asking the sink: no bytes wait and every write was flushed. A connection loop
+    /// whose core has nothing to send skips the write poll then.
+    pub(crate) fn is_write_idle(&self) -> bool {
+        self.pending.is_empty() && !self.unflushed
     }
 
     /// Whether bytes are still waiting to be written.

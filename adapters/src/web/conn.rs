@@ -63,7 +63,9 @@ struct Exchange {
     method: http::Method,
     /// The request target, for logs (a reference-counted copy, no allocation).
     uri: http::Uri,
-    started: Instant,
+    /// When the request started, for the access log; `None` when that log is off (a
+    /// clock read per request saved).
+    started: Option<Instant>,
     streaming: Option<BodyStream>,
     status: u16,
     sent_bytes: u64,
@@ -150,6 +152,10 @@ pub(crate) async fn serve_connection<R: Runtime, S: Stream>(
 
 impl<R: Runtime, S: Stream> Connection<R, S> {
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Outcome> {
+        // A read that found nothing registered this task's waker for readability; asking
+        // the socket again before this call returns only repeats that (a keep-alive
+        // request went round the loop three times, reading twice after its head).
+        let mut read_blocked = false;
         loop {
             // Answer everything already buffered before writing, so pipelined responses
             // leave together.
@@ -165,9 +171,13 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
             // One chunk of a streamed body per write: back-pressure from the socket.
             progress |= self.poll_streaming_body(cx);
             let had_pending_writes = self.transport.has_pending_writes();
-            match self.transport.poll_write_from(cx, &mut self.conn) {
-                Poll::Ready(Err(_)) => return Poll::Ready(Outcome::Done),
-                Poll::Ready(Ok(())) | Poll::Pending => {}
+            // Most rounds of the loop have nothing to write: skip the write poll (the
+            // sink, the flush) then.
+            if self.conn.has_transmit() || !self.transport.is_write_idle() {
+                match self.transport.poll_write_from(cx, &mut self.conn) {
+                    Poll::Ready(Err(_)) => return Poll::Ready(Outcome::Done),
+                    Poll::Ready(Ok(())) | Poll::Pending => {}
+                }
             }
             let flushed = !self.transport.has_pending_writes();
             // Writes that were waiting for the socket just drained: a streamed body's
@@ -189,7 +199,7 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
                 let _ = self.transport.poll_close(cx);
                 return Poll::Ready(Outcome::Done);
             }
-            if self.conn.wants_read() && !self.transport.read_closed() {
+            if !read_blocked && self.conn.wants_read() && !self.transport.read_closed() {
                 let rt = &self.rt;
                 match self
                     .transport
@@ -197,9 +207,16 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
                 {
                     Poll::Ready(Ok(_)) => progress = true,
                     Poll::Ready(Err(_)) => return Poll::Ready(Outcome::Done),
-                    Poll::Pending => {}
+                    Poll::Pending => read_blocked = true,
                 }
             }
+            if progress {
+                continue;
+            }
+            // The timer is looked at only once nothing else moves, just before parking:
+            // polling it registers the waker (a few hundred instructions on tokio), which
+            // only the poll that returns `Pending` needs. A deadline that passed while the
+            // loop was busy is acted on here, before the task sleeps.
             if let Some(deadline) = self.conn.poll_timeout() {
                 // Re-arm only for an earlier deadline. A later one (the keep-alive timer
                 // pushed back by every request) waits for the armed timer to fire; the
@@ -309,7 +326,8 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
             info,
             method,
             uri,
-            started: self.rt.now(),
+            started: tracing::enabled!(target: "sansweb::access", tracing::Level::INFO)
+                .then(|| self.rt.now()),
             streaming: None,
             status: 0,
             sent_bytes: 0,
@@ -350,10 +368,10 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
                 hook(info, &mut response);
             }
         }
-        if response.headers.first(header::DATE.as_str()).is_none() {
-            response.headers.push(header::DATE, http_date_now());
-        }
         let now = self.rt.now();
+        if response.headers.first(header::DATE.as_str()).is_none() {
+            response.headers.push(header::DATE, http_date_now(now));
+        }
         let mut head = ResponseHead::new(response.status);
         head.reason = response.reason.take();
         head.headers = std::mem::take(&mut response.headers);
@@ -447,7 +465,9 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
     }
 
     fn finish_exchange(&mut self) {
-        if let Some(ex) = self.exchange.take() {
+        // Logged and dropped in place: taking the exchange out of its slot first copied
+        // all of it once per request.
+        if let Some(ex) = &self.exchange {
             tracing::info!(
                 target: "sansweb::access",
                 "{} \"{} {}\" {} {} {:.6}s",
@@ -456,16 +476,19 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
                 ex.uri.path(),
                 ex.status,
                 ex.sent_bytes,
-                self.rt.now().saturating_duration_since(ex.started).as_secs_f64(),
+                ex.started
+                    .map_or(0.0, |started| self.rt.now().saturating_duration_since(started).as_secs_f64()),
             );
         }
+        self.exchange = None;
     }
 }
 
-/// The `Date` value of the current second and the second's bounds.
+/// The `Date` value of the current second and the second's bounds, on the monotonic
+/// clock the connection reads anyway.
 struct CachedDate {
-    from: SystemTime,
-    until: SystemTime,
+    from: Instant,
+    until: Instant,
     value: HeaderValue,
 }
 
@@ -473,27 +496,31 @@ thread_local! {
     static DATE: RefCell<Option<CachedDate>> = const { RefCell::new(None) };
 }
 
-/// The `Date` header, formatted at most once per second per thread. A hit is two clock
-/// comparisons (no conversion to seconds since the epoch), and a clock that steps back
-/// out of the cached second formats again.
-fn http_date_now() -> HeaderValue {
-    let now = SystemTime::now();
+/// The `Date` header at `now` (the runtime's monotonic clock), formatted at most once per
+/// second per thread. A hit is two comparisons of `now`, which the caller read anyway: no
+/// wall-clock read per response. The wall clock is read when the second is formatted, and
+/// the second's end is mapped onto the monotonic clock, so a wall clock that steps is
+/// followed within a second.
+fn http_date_now(now: Instant) -> HeaderValue {
     DATE.with(|cell| {
         let mut cached = cell.borrow_mut();
         match &*cached {
             Some(date) if date.from <= now && now < date.until => date.value.clone(),
             _ => {
-                let secs = now
+                let wall = SystemTime::now();
+                let since_epoch = wall
                     .duration_since(SystemTime::UNIX_EPOCH)
-                    .map(|d| d.as_secs())
-                    .unwrap_or(0);
-                let from = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs);
-                let text = httpdate::fmt_http_date(now);
+                    .unwrap_or_default();
+                // What is left of the current wall-clock second.
+                let left = std::time::Duration::from_secs(1).saturating_sub(
+                    std::time::Duration::from_nanos(u64::from(since_epoch.subsec_nanos())),
+                );
+                let text = httpdate::fmt_http_date(wall);
                 let value =
                     HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""));
                 *cached = Some(CachedDate {
-                    from,
-                    until: from + std::time::Duration::from_secs(1),
+                    from: now,
+                    until: now.checked_add(left).unwrap_or(now),
                     value: value.clone(),
                 });
                 value

@@ -155,6 +155,12 @@ pub struct Conn<R: Role> {
     /// Server: the current response ends the connection.
     close_after_response: bool,
     out: BytesMut,
+    /// `out` is one allocation of at most `OUT_RESERVE_LONE` bytes: kept while the
+    /// connection is idle (see `release_idle_buffers`).
+    out_small: bool,
+    /// The empty read buffer last found small enough to keep while idle (its address and
+    /// capacity): the same view needs no second look (see `release_idle_buffers`).
+    idle_read_view: (usize, usize),
     out_queue: VecDeque<Bytes>,
     timers: TimerTable<3>,
     pending: VecDeque<Event<R::Incoming>>,
@@ -192,6 +198,8 @@ impl<R: Role> Conn<R> {
             exchanges: Exchanges::default(),
             close_after_response: false,
             out: BytesMut::new(),
+            out_small: false,
+            idle_read_view: (0, 0),
             out_queue: VecDeque::new(),
             timers,
             pending: VecDeque::new(),
@@ -537,7 +545,15 @@ impl<R: Role> Conn<R> {
         if self.out.is_empty() {
             return None;
         }
+        self.note_out_size();
         Some(self.out.split().freeze())
+    }
+
+    /// Whether [`poll_transmit`](Self::poll_transmit) has bytes to give: a driver with
+    /// nothing of its own left to write can skip its write step when it has none.
+    #[must_use]
+    pub fn has_transmit(&self) -> bool {
+        !self.out.is_empty() || !self.out_queue.is_empty()
     }
 
     /// Whether the driver should keep reading: false once the connection is closed or
@@ -679,6 +695,7 @@ impl<R: Role> Conn<R> {
             self.out.extend_from_slice(&data);
         } else {
             if !self.out.is_empty() {
+                self.note_out_size();
                 let head = self.out.split().freeze();
                 self.out_queue.push_back(head);
             }
@@ -733,21 +750,57 @@ impl<R: Role> Conn<R> {
             // Nothing more buffered: most likely a lone keep-alive response, for which a
             // small allocation is served from the allocator's per-thread cache.
             let more_pipelined = !self.read_buf.is_empty();
+            let fresh = self.out.capacity() == 0;
             self.out.reserve(if more_pipelined {
                 OUT_RESERVE
             } else {
                 OUT_RESERVE_LONE
             });
+            // From nothing, `reserve` allocates exactly what it is asked for.
+            if fresh {
+                self.out_small = !more_pipelined;
+            }
+        }
+    }
+
+    /// Before `out`'s bytes are split off: a buffer that grew was reallocated from offset
+    /// 0, so its capacity (length included) is its allocation; one that did not grow has
+    /// at most that much left of its first allocation.
+    fn note_out_size(&mut self) {
+        if self.out.capacity() > OUT_RESERVE_LONE {
+            self.out_small = false;
         }
     }
 
     fn release_idle_buffers(&mut self) {
-        // An idle keep-alive connection holds no buffers (allocated again on input).
-        if self.read_buf.is_empty() && self.read_buf.capacity() > 0 {
-            self.read_buf = BytesMut::new();
+        // An idle keep-alive connection keeps a read buffer of its first, small
+        // allocation (`READ_RESERVE`): the next head is read into it in place, where
+        // allocating it again (and its shared header, at the first head split off it)
+        // cost two allocations per keep-alive request. `try_reclaim` succeeds only if
+        // the allocation under the empty buffer is larger: that one is given back.
+        // The verdict is remembered for the view it was given on: `poll_event` comes here
+        // several times per idle spell, and a view that has not moved (same address,
+        // same capacity) is over the same allocation.
+        let view = (self.read_buf.as_ptr() as usize, self.read_buf.capacity());
+        if self.read_buf.is_empty() && view.1 > 0 && view != self.idle_read_view {
+            if self.read_buf.try_reclaim(READ_RESERVE + 1) {
+                self.read_buf = BytesMut::new();
+            } else {
+                self.idle_read_view = view;
+            }
         }
-        if self.out.is_empty() && self.out_queue.is_empty() && self.out.capacity() > 0 {
+        // It keeps a small output buffer (1 KiB, allocated for a lone response): the next
+        // response reuses it in place once the last write's bytes are dropped, where
+        // allocating it again (and its shared header, on the first split) cost two
+        // allocations per keep-alive request. A larger one (a pipelined batch, a copied
+        // body) is given back.
+        if self.out.is_empty()
+            && self.out_queue.is_empty()
+            && self.out.capacity() > 0
+            && !(self.out_small && self.out.capacity() <= OUT_RESERVE_LONE)
+        {
             self.out = BytesMut::new();
+            self.out_small = false;
         }
     }
 
@@ -1226,5 +1279,54 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Answers every request buffered in `conn` with `body`, drains the output, and
+    /// lets the connection go idle (the `poll_event` that finds nothing).
+    fn answer_all(conn: &mut Conn<Server>, now: Instant, body: &'static [u8]) {
+        while let Some(event) = conn.poll_event() {
+            if matches!(event, Event::End) {
+                let head = ResponseHead::new(StatusCode::OK);
+                conn.send_full_response(now, head, Bytes::from_static(body))
+                    .expect("response");
+            }
+        }
+        while conn.poll_transmit().is_some() {}
+        assert!(conn.poll_event().is_none());
+    }
+
+    /// An idle keep-alive connection keeps its small first buffers (reused in place by
+    /// the next exchange) and gives back larger ones (a pipelined batch, a long head, a
+    /// copied body).
+    #[test]
+    fn idle_connection_keeps_only_small_buffers() {
+        let now = Instant::now();
+        let get: &[u8] = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+        let mut conn = Conn::<Server>::new(Config::server(), now);
+        for _ in 0..3 {
+            conn.handle_input(now, get);
+            answer_all(&mut conn, now, b"hello");
+            assert!((1..=READ_RESERVE).contains(&conn.read_buf.capacity()));
+            assert!((1..=OUT_RESERVE_LONE).contains(&conn.out.capacity()));
+        }
+        // A pipelined batch that outgrows the small buffer: the larger one is given back.
+        let batch = get.repeat(8);
+        conn.handle_input(now, &batch);
+        answer_all(&mut conn, now, &[b'x'; 300]);
+        assert_eq!(conn.out.capacity(), 0);
+        // A head longer than the first read allocation: the grown read buffer goes.
+        let mut conn = Conn::<Server>::new(Config::server(), now);
+        let long = format!(
+            "GET / HTTP/1.1\r\nHost: a\r\nX-Long: {}\r\n\r\n",
+            "a".repeat(2000)
+        );
+        conn.handle_input(now, long.as_bytes());
+        answer_all(&mut conn, now, b"hello");
+        assert_eq!(conn.read_buf.capacity(), 0);
+        // A body copied into the output buffer past its first allocation.
+        let mut conn = Conn::<Server>::new(Config::server(), now);
+        conn.handle_input(now, get);
+        answer_all(&mut conn, now, &[b'x'; 3000]);
+        assert_eq!(conn.out.capacity(), 0);
     }
 }

@@ -481,7 +481,13 @@ impl Router {
     /// ignored). See the module docs for the order and decoding rules.
     #[must_use]
     pub fn resolve(&self, method: &Method, path: &str) -> Resolution {
-        let path = match memchr::memchr2(b'?', b'#', path.as_bytes()) {
+        let bytes = path.as_bytes();
+        let end = if bytes.len() <= path::SHORT_PATH {
+            bytes.iter().position(|&b| b == b'?' || b == b'#')
+        } else {
+            memchr::memchr2(b'?', b'#', bytes)
+        };
+        let path = match end {
             Some(end) => &path[..end],
             None => path,
         };
@@ -523,7 +529,7 @@ impl Router {
             if part == "/" {
                 break;
             }
-            part = match memchr::memrchr(b'/', part.as_bytes()) {
+            part = match path::rfind_byte(b'/', part.as_bytes()) {
                 Some(0) | None => "/",
                 Some(slash) => &part[..slash],
             };

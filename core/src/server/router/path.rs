@@ -25,11 +25,33 @@ fn hex(b: u8) -> Option<u8> {
     }
 }
 
+/// Paths up to this long are scanned with a plain loop: `memchr`'s setup costs more
+/// than the whole scan of a typical request path (tens of instructions for `/`).
+pub(crate) const SHORT_PATH: usize = 64;
+
+/// The first `needle` in `bytes`.
+pub(crate) fn find_byte(needle: u8, bytes: &[u8]) -> Option<usize> {
+    if bytes.len() <= SHORT_PATH {
+        bytes.iter().position(|&b| b == needle)
+    } else {
+        memchr::memchr(needle, bytes)
+    }
+}
+
+/// The last `needle` in `bytes`.
+pub(crate) fn rfind_byte(needle: u8, bytes: &[u8]) -> Option<usize> {
+    if bytes.len() <= SHORT_PATH {
+        bytes.iter().rposition(|&b| b == needle)
+    } else {
+        memchr::memrchr(needle, bytes)
+    }
+}
+
 /// The canonical form of `path`, or `None` if its decoded bytes are not UTF-8.
 /// Borrows (no allocation) when the path contains no `%`, the common case.
 pub(crate) fn canonicalize(path: &str) -> Option<Cow<'_, str>> {
     let bytes = path.as_bytes();
-    let Some(first) = memchr::memchr(b'%', bytes) else {
+    let Some(first) = find_byte(b'%', bytes) else {
         return Some(Cow::Borrowed(path));
     };
     let mut out = Vec::with_capacity(bytes.len() + 8);
@@ -67,7 +89,7 @@ pub(crate) fn canonicalize(path: &str) -> Option<Cow<'_, str>> {
 
 /// Decodes a canonical-form value: `%2F` → `/`, `%25` → `%` (the only escapes left).
 pub(crate) fn decode_canonical(value: &str) -> String {
-    if !value.contains('%') {
+    if find_byte(b'%', value.as_bytes()).is_none() {
         return value.to_owned();
     }
     // One left-to-right pass: chained `replace` calls could decode a `%25` into a `%`
