@@ -776,17 +776,21 @@ impl<R: Role> Conn<R> {
         // An idle keep-alive connection keeps a read buffer of its first, small
         // allocation (`READ_RESERVE`): the next head is read into it in place, where
         // allocating it again (and its shared header, at the first head split off it)
-        // cost two allocations per keep-alive request. `try_reclaim` succeeds only if
-        // the allocation under the empty buffer is larger: that one is given back.
+        // cost two allocations per keep-alive request. `try_reclaim(READ_RESERVE)` moves
+        // an empty buffer that nothing else shares back to the start of its allocation,
+        // so its capacity then tells the allocation's size: only a small one is kept. A
+        // buffer still shared (a head or body slice the application holds) cannot be
+        // reclaimed and is given back too: kept, it could pin a large allocation for
+        // the whole idle spell once the application drops its slice.
         // The verdict is remembered for the view it was given on: `poll_event` comes here
         // several times per idle spell, and a view that has not moved (same address,
         // same capacity) is over the same allocation.
         let view = (self.read_buf.as_ptr() as usize, self.read_buf.capacity());
         if self.read_buf.is_empty() && view.1 > 0 && view != self.idle_read_view {
-            if self.read_buf.try_reclaim(READ_RESERVE + 1) {
-                self.read_buf = BytesMut::new();
+            if self.read_buf.try_reclaim(READ_RESERVE) && self.read_buf.capacity() <= READ_RESERVE {
+                self.idle_read_view = (self.read_buf.as_ptr() as usize, self.read_buf.capacity());
             } else {
-                self.idle_read_view = view;
+                self.read_buf = BytesMut::new();
             }
         }
         // It keeps a small output buffer (1 KiB, allocated for a lone response): the next
@@ -1323,6 +1327,34 @@ mod tests {
         conn.handle_input(now, long.as_bytes());
         answer_all(&mut conn, now, b"hello");
         assert_eq!(conn.read_buf.capacity(), 0);
+        // A grown read buffer still shared with a body slice the application holds
+        // cannot be reclaimed: it is given back rather than kept (it could pin the large
+        // allocation through the idle spell once the slice is dropped).
+        let mut conn = Conn::<Server>::new(Config::server(), now);
+        let post = format!(
+            "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3000\r\n\r\n{}",
+            "b".repeat(3000)
+        );
+        conn.handle_input(now, post.as_bytes());
+        let mut held = Vec::new();
+        while let Some(event) = conn.poll_event() {
+            match event {
+                Event::Data(data) => held.push(data),
+                Event::End => break,
+                _ => {}
+            }
+        }
+        assert_eq!(held.iter().map(Bytes::len).sum::<usize>(), 3000);
+        conn.send_full_response(now, ResponseHead::new(StatusCode::OK), Bytes::new())
+            .expect("response");
+        while conn.poll_transmit().is_some() {}
+        assert!(conn.poll_event().is_none());
+        assert_eq!(
+            conn.read_buf.capacity(),
+            0,
+            "a shared grown buffer is given back"
+        );
+        drop(held);
         // A body copied into the output buffer past its first allocation.
         let mut conn = Conn::<Server>::new(Config::server(), now);
         conn.handle_input(now, get);

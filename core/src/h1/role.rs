@@ -125,14 +125,11 @@ impl Role for Server {
         config: &Config,
     ) -> Option<Result<(RequestHead, HeadInfo), ErrorKind>> {
         let parsed = parse_request_prefix(buf, limits, config.accept_unregistered_methods)?;
-        // A head that is all the buffer holds (a GET read whole, the usual case) takes the
-        // buffer itself: splitting it would first make it shared (an atomic
-        // compare-and-swap), and the buffer left behind would hold a reference to drop.
-        let head = if parsed.len == buf.len() {
-            std::mem::take(buf).freeze()
-        } else {
-            buf.split_to(parsed.len).freeze()
-        };
+        // Split off even when the head is all the buffer holds: the buffer left behind
+        // keeps the allocation, which an idle keep-alive connection reads its next head
+        // into once this head is dropped (no allocation per request; see
+        // `Conn::release_idle_buffers`).
+        let head = buf.split_to(parsed.len).freeze();
         Some(parsed.finish(head, |method, version, facts| {
             request_info(method, version, facts, config)
         }))
