@@ -3,6 +3,10 @@
 //! `cargo bench -p sansweb-core --bench ws`
 //!
 //! - `mask/word/N` vs `mask/naive/N`: masking throughput, word-at-a-time vs a byte loop.
+//! - `mask_copy/fused/N` vs `mask_copy/copy_then_mask/N`: copying a payload out and
+//!   masking it, in one pass or in two (a client sending a borrowed payload).
+//! - `send/client_binary/N`: a client encoding N-byte binary messages from a borrowed
+//!   payload, each written out (dropped) before the next, as a transport does.
 //! - `recv/...`: a server parsing, unmasking and delivering client frames.
 //! - `deflate/send/...`, `deflate/recv/...`: permessage-deflate at the default level, a
 //!   client compressing + framing messages and a server inflating them (throughput is of
@@ -15,7 +19,7 @@ use bytes::BytesMut;
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use sansweb_core::ws::deflate::{DeflateConfig, DeflateParams};
 use sansweb_core::ws::frame::encode_frame;
-use sansweb_core::ws::mask::{apply_mask_at, apply_mask_naive};
+use sansweb_core::ws::mask::{apply_mask_at, apply_mask_naive, mask_copy};
 use sansweb_core::ws::{Config, Event, OpCode, SeededMaskKeys, WebSocket};
 
 fn masking(c: &mut Criterion) {
@@ -29,6 +33,46 @@ fn masking(c: &mut Criterion) {
         });
         group.bench_with_input(BenchmarkId::new("naive", size), &size, |b, _| {
             b.iter(|| apply_mask_naive(black_box(&mut buf), black_box(key), 0));
+        });
+    }
+    group.finish();
+}
+
+fn mask_copying(c: &mut Criterion) {
+    let key = [0x37, 0xfa, 0x21, 0x3d];
+    let mut group = c.benchmark_group("mask_copy");
+    for size in [64 * 1024usize, 1024 * 1024] {
+        let src = vec![0xA5u8; size];
+        let mut dst = vec![0u8; size];
+        group.throughput(Throughput::Bytes(size as u64));
+        group.bench_with_input(BenchmarkId::new("fused", size), &size, |b, _| {
+            b.iter(|| mask_copy(black_box(&mut dst), black_box(&src), black_box(key)));
+        });
+        group.bench_with_input(BenchmarkId::new("copy_then_mask", size), &size, |b, _| {
+            b.iter(|| {
+                black_box(&mut dst).copy_from_slice(black_box(&src));
+                apply_mask_at(&mut dst, black_box(key), 0);
+            });
+        });
+    }
+    group.finish();
+}
+
+#[allow(clippy::disallowed_methods)] // the benchmark's clock base; the core never reads it
+fn send(c: &mut Criterion) {
+    let now = Instant::now();
+    let mut group = c.benchmark_group("send");
+    for size in [64usize, 1024 * 1024] {
+        let payload = vec![0xA5u8; size];
+        let mut ws = WebSocket::client(Config::default(), SeededMaskKeys::new(*b"benchkey"), now);
+        group.throughput(Throughput::Bytes(size as u64));
+        group.bench_with_input(BenchmarkId::new("client_binary", size), &size, |b, _| {
+            b.iter(|| {
+                ws.send_binary(black_box(&payload)).unwrap();
+                while let Some(bytes) = ws.poll_transmit() {
+                    black_box(bytes);
+                }
+            });
         });
     }
     group.finish();
@@ -170,5 +214,5 @@ fn deflate(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, masking, receive, deflate);
+criterion_group!(benches, masking, mask_copying, send, receive, deflate);
 criterion_main!(benches);

@@ -44,9 +44,10 @@ use super::config::Config;
 use super::deflate::{Deflater, Inflater};
 use super::error::{Error, LocalError, ProtocolError};
 use super::frame::{encode_frame, FrameHeader, FrameRules, OpCode, Role};
-use super::mask::apply_mask_at;
+use super::mask::{apply_mask_at, mask_copy};
 use super::message::{Assembler, Message};
 use super::readbuf::ReadBuf;
+use super::writebuf::{WritePool, POOL_MIN};
 use crate::time::TimerTable;
 
 /// Where client-role masking keys come from. Keys must be unpredictable to anyone who
@@ -158,7 +159,8 @@ const T_CLOSE: usize = 0;
 const T_TRANSPORT: usize = 1;
 const T_PING: usize = 2;
 const T_PONG: usize = 3;
-/// Drops the large payloads kept for recycling once they sat unused this long.
+/// Drops the large payloads (read) and frame buffers (write) kept for recycling once they
+/// sat unused this long.
 const T_RECYCLE: usize = 4;
 /// How long kept payloads may sit unused (so an idle connection holds no buffer).
 const RECYCLE_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
@@ -183,6 +185,8 @@ pub struct WebSocket {
     /// Bytes to write that precede `out` (large payloads queued without a copy).
     queued: VecDeque<Bytes>,
     out: BytesMut,
+    /// Buffers of large frames we copied, taken back once written (see `writebuf`).
+    wpool: WritePool,
     events: VecDeque<Event>,
     timers: TimerTable<5>,
     close_transport: bool,
@@ -261,6 +265,7 @@ impl WebSocket {
             mask_keys,
             queued: VecDeque::new(),
             out: BytesMut::new(),
+            wpool: WritePool::default(),
             events: VecDeque::new(),
             timers,
             close_transport: false,
@@ -326,9 +331,7 @@ impl WebSocket {
 
     fn after_input(&mut self, now: Instant) {
         self.process(now);
-        if self.rbuf.has_recycled() && self.timers.get(T_RECYCLE).is_none() {
-            self.timers.set(T_RECYCLE, now + RECYCLE_IDLE);
-        }
+        self.arm_recycle_timer(now);
         if self.rbuf.is_empty()
             && (self.rbuf.capacity() > READ_CHUNK || self.rbuf.spare_len() < MIN_READ)
         {
@@ -371,10 +374,11 @@ impl WebSocket {
     /// Acts on every deadline at or before `now` (early calls do nothing).
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.timers.take_expired(T_RECYCLE, now) {
-            if self.rbuf.take_activity() {
-                self.timers.set(T_RECYCLE, now + RECYCLE_IDLE);
-            } else {
+            if !self.rbuf.take_activity() {
                 self.rbuf.drop_recycled();
+            }
+            if !self.wpool.take_activity() {
+                self.wpool.drop_all();
             }
         }
         if self.timers.take_expired(T_CLOSE, now) && self.state == State::CloseSent {
@@ -401,6 +405,19 @@ impl WebSocket {
                 self.write_frame(OpCode::Ping, true, false, &payload);
                 self.timers.set(T_PONG, now + hb.timeout);
             }
+        }
+        self.arm_recycle_timer(now);
+    }
+
+    /// Starts the recycle timer when buffers are kept and it is not running. `send_*`
+    /// take no clock, so buffers kept by sending are timed from the next input or timer
+    /// (until then a send-only connection holds at most the pool's few frames).
+    fn arm_recycle_timer(&mut self, now: Instant) {
+        if (self.rbuf.has_recycled() || self.wpool.has_kept())
+            && self.timers.get(T_RECYCLE).is_none()
+            && !matches!(self.state, State::Failed | State::Closed)
+        {
+            self.timers.set(T_RECYCLE, now + RECYCLE_IDLE);
         }
     }
 
@@ -553,7 +570,45 @@ impl WebSocket {
 
     fn write_frame(&mut self, opcode: OpCode, fin: bool, rsv1: bool, payload: &[u8]) {
         let mask = self.mask_keys.as_mut().map(|k| k.next_key());
+        if payload.len() >= POOL_MIN {
+            return self.write_frame_pooled(opcode, fin, rsv1, mask, payload);
+        }
         encode_frame(&mut self.out, opcode, fin, rsv1, mask, payload);
+    }
+
+    /// A large frame whose payload we must copy: into a recycled buffer of its own
+    /// (header and payload, one write slice), masked as it is copied (see `writebuf`).
+    #[inline(never)]
+    fn write_frame_pooled(
+        &mut self,
+        opcode: OpCode,
+        fin: bool,
+        rsv1: bool,
+        mask: Option<[u8; 4]>,
+        payload: &[u8],
+    ) {
+        let header = FrameHeader {
+            fin,
+            rsv1,
+            opcode,
+            mask,
+            payload_len: payload.len() as u64,
+        };
+        let (head, head_len) = header.to_array();
+        let mut buf = self.wpool.take(head_len + payload.len());
+        let (dst_head, dst_payload) = buf.split_at_mut(head_len);
+        dst_head.copy_from_slice(&head[..head_len]);
+        match mask {
+            Some(k) => mask_copy(dst_payload, payload, k),
+            None => dst_payload.copy_from_slice(payload),
+        }
+        let frame = buf.freeze();
+        self.wpool.keep(&frame);
+        // Bytes already encoded go first.
+        if !self.out.is_empty() {
+            self.queued.push_back(self.out.split().freeze());
+        }
+        self.queued.push_back(frame);
     }
 
     /// Like `write_frame`, but a large payload goes out as its own `Bytes`, uncopied.
@@ -572,6 +627,9 @@ impl WebSocket {
                 }
                 // Someone else still holds these bytes: masking needs our own copy.
                 Err(shared) => {
+                    if shared.len() >= POOL_MIN {
+                        return self.write_frame_pooled(opcode, fin, false, mask, &shared);
+                    }
                     encode_frame(&mut self.out, opcode, fin, false, mask, &shared);
                     return;
                 }
@@ -708,6 +766,7 @@ impl WebSocket {
     fn shut_down(&mut self) {
         self.close_transport = true;
         self.timers.clear_all();
+        self.wpool.drop_all();
         self.assembler.clear();
         self.rbuf.release_all();
         self.pending_header = None;

@@ -216,3 +216,43 @@ fn kept_payloads_are_dropped_after_a_second_unused() {
         vec![Event::Binary(Bytes::from(vec![1u8; 100]))]
     );
 }
+
+#[test]
+fn large_copied_frames_are_encoded_into_the_memory_of_frames_already_written() {
+    let now = Instant::now();
+    let len = 300 << 10;
+    let mut c = WebSocket::client(Config::default(), keys(), now);
+    let mut s = WebSocket::server(Config::default(), now);
+    let mut addresses = Vec::new();
+    for i in 0..6u8 {
+        // A small frame before the large one must stay in front of it.
+        c.send_text("x").unwrap();
+        c.send_binary(&vec![i; len]).unwrap();
+        let parts: Vec<Bytes> = std::iter::from_fn(|| c.poll_transmit()).collect();
+        let big = parts.iter().max_by_key(|b| b.len()).unwrap();
+        addresses.push(big.as_ptr() as usize);
+        for p in &parts {
+            s.handle_input(now, p);
+        }
+        assert_eq!(
+            events(&mut s),
+            vec![
+                Event::Text("x".into()),
+                Event::Binary(Bytes::from(vec![i; len]))
+            ],
+            "message {i}"
+        );
+        // `parts` dropped here: written, like a transport does.
+    }
+    assert!(
+        addresses[1..].iter().all(|&a| a == addresses[0]),
+        "one buffer for every large frame: {addresses:x?}"
+    );
+    // Kept while used, dropped after a second unused (the recycle timer, armed by input).
+    c.handle_input(now, &[]);
+    let deadline = c.poll_timeout().expect("a deadline while buffers are kept");
+    c.handle_timeout(deadline);
+    let deadline = c.poll_timeout().expect("re-armed: used since it was set");
+    c.handle_timeout(deadline);
+    assert_eq!(c.poll_timeout(), None, "dropped after a second unused");
+}

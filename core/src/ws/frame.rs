@@ -195,6 +195,36 @@ impl FrameHeader {
         )))
     }
 
+    /// This header's bytes (the first `.1` of `.0`), with the minimal length encoding:
+    /// for writing it in front of a payload in a buffer that is not a `BytesMut` tail.
+    #[must_use]
+    pub fn to_array(&self) -> ([u8; MAX_HEADER_LEN], usize) {
+        let mut out = [0u8; MAX_HEADER_LEN];
+        out[0] = (u8::from(self.fin) << 7) | (u8::from(self.rsv1) << 6) | self.opcode.as_u8();
+        let mbit = if self.mask.is_some() { 0x80 } else { 0 };
+        let mut n = match self.payload_len {
+            len @ 0..=125 => {
+                out[1] = mbit | len as u8;
+                2
+            }
+            len @ 126..=0xFFFF => {
+                out[1] = mbit | 126;
+                out[2..4].copy_from_slice(&(len as u16).to_be_bytes());
+                4
+            }
+            len => {
+                out[1] = mbit | 127;
+                out[2..10].copy_from_slice(&len.to_be_bytes());
+                10
+            }
+        };
+        if let Some(k) = self.mask {
+            out[n..n + 4].copy_from_slice(&k);
+            n += 4;
+        }
+        (out, n)
+    }
+
     /// Appends this header to `out`, with the minimal length encoding.
     pub fn encode(&self, out: &mut BytesMut) {
         let b0 = (u8::from(self.fin) << 7) | (u8::from(self.rsv1) << 6) | self.opcode.as_u8();
@@ -248,6 +278,38 @@ pub fn encode_frame(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn to_array_equals_encode() {
+        let lens = [
+            0u64,
+            1,
+            125,
+            126,
+            127,
+            0xFFFF,
+            0x1_0000,
+            1 << 20,
+            u64::MAX >> 1,
+        ];
+        for len in lens {
+            for mask in [None, Some([1, 2, 3, 4])] {
+                for (fin, rsv1) in [(true, false), (false, true)] {
+                    let h = FrameHeader {
+                        fin,
+                        rsv1,
+                        opcode: OpCode::Binary,
+                        mask,
+                        payload_len: len,
+                    };
+                    let mut encoded = BytesMut::new();
+                    h.encode(&mut encoded);
+                    let (arr, n) = h.to_array();
+                    assert_eq!(&arr[..n], &encoded[..], "len {len} mask {mask:?}");
+                }
+            }
+        }
+    }
 
     const SERVER: FrameRules = FrameRules {
         role: Role::Server,

@@ -44,6 +44,7 @@ mod message;
 mod negotiation;
 mod readbuf;
 pub mod utf8;
+mod writebuf;
 
 pub use close::{CloseCode, CloseFrame};
 pub use config::{Config, Heartbeat};
