@@ -336,7 +336,7 @@ async fn status_404_raise_for_status<R: Runtime>(rt: R) {
 
 async fn streaming_bounded<R: Runtime>(rt: R) {
     let srv = TestServer::start();
-    let s = session(rt);
+    let s = session(rt.clone());
     let mut r = s.get(&srv.url("/chunked")).send().await.unwrap();
     let mut total = 0usize;
     let mut largest = 0usize;
@@ -373,11 +373,25 @@ async fn streaming_bounded<R: Runtime>(rt: R) {
     let mut r = s.get(&srv.url("/endless")).send().await.unwrap();
     let first = r.chunk().await.unwrap().unwrap();
     assert!(!first.is_empty());
-    std::thread::sleep(Duration::from_millis(300));
-    let a = srv.endless_written.load(Ordering::SeqCst);
-    std::thread::sleep(Duration::from_millis(300));
-    let b = srv.endless_written.load(Ordering::SeqCst);
-    assert_eq!(a, b, "server blocked while the client does not read");
+    // The kernel's buffers grow as they fill (tcp_rmem goes to 32 MiB here), which takes
+    // longer on a loaded machine: wait until the server's count holds still for 300 ms,
+    // for up to 20 s. The wait is the runtime's, so a client task that read ahead would
+    // run meanwhile and keep the count moving.
+    let mut a = srv.endless_written.load(Ordering::SeqCst);
+    let mut settled = false;
+    for _ in 0..66 {
+        rt.sleep_until(rt.now() + Duration::from_millis(300)).await;
+        let b = srv.endless_written.load(Ordering::SeqCst);
+        if a == b {
+            settled = true;
+            break;
+        }
+        a = b;
+    }
+    assert!(
+        settled,
+        "server blocked while the client does not read: {a}"
+    );
     assert!(
         a < 64 << 20,
         "socket buffers, not the client, hold the backlog: {a}"
