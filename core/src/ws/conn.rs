@@ -587,14 +587,8 @@ impl WebSocket {
         mask: Option<[u8; 4]>,
         payload: &[u8],
     ) {
-        let header = FrameHeader {
-            fin,
-            rsv1,
-            opcode,
-            mask,
-            payload_len: payload.len() as u64,
-        };
-        let (head, head_len) = header.to_array();
+        let (head, head_len) =
+            FrameHeader::for_payload(opcode, fin, rsv1, mask, payload).to_array();
         let mut buf = self.wpool.take(head_len + payload.len());
         let (dst_head, dst_payload) = buf.split_at_mut(head_len);
         dst_head.copy_from_slice(&head[..head_len]);

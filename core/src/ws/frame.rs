@@ -106,6 +106,23 @@ pub struct FrameHeader {
 pub const MAX_HEADER_LEN: usize = 14;
 
 impl FrameHeader {
+    /// The header of a frame we send carrying `payload`.
+    pub(crate) fn for_payload(
+        opcode: OpCode,
+        fin: bool,
+        rsv1: bool,
+        mask: Option<[u8; 4]>,
+        payload: &[u8],
+    ) -> FrameHeader {
+        FrameHeader {
+            fin,
+            rsv1,
+            opcode,
+            mask,
+            payload_len: payload.len() as u64,
+        }
+    }
+
     /// Parses a header from the start of `buf`. `Ok(None)` means more bytes are needed;
     /// `Ok(Some((header, len)))` gives the header and how many bytes it took.
     pub fn parse(
@@ -256,13 +273,7 @@ pub fn encode_frame(
     mask: Option<[u8; 4]>,
     payload: &[u8],
 ) {
-    let header = FrameHeader {
-        fin,
-        rsv1,
-        opcode,
-        mask,
-        payload_len: payload.len() as u64,
-    };
+    let header = FrameHeader::for_payload(opcode, fin, rsv1, mask, payload);
     out.reserve(MAX_HEADER_LEN + payload.len());
     header.encode(out);
     let start = out.len();

@@ -481,13 +481,7 @@ impl Router {
     /// ignored). See the module docs for the order and decoding rules.
     #[must_use]
     pub fn resolve(&self, method: &Method, path: &str) -> Resolution {
-        let bytes = path.as_bytes();
-        let end = if bytes.len() <= path::SHORT_PATH {
-            bytes.iter().position(|&b| b == b'?' || b == b'#')
-        } else {
-            memchr::memchr2(b'?', b'#', bytes)
-        };
-        let path = match end {
+        let path = match path::find_either(b'?', b'#', path.as_bytes()) {
             Some(end) => &path[..end],
             None => path,
         };

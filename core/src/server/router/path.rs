@@ -27,7 +27,7 @@ fn hex(b: u8) -> Option<u8> {
 
 /// Paths up to this long are scanned with a plain loop: `memchr`'s setup costs more
 /// than the whole scan of a typical request path (tens of instructions for `/`).
-pub(crate) const SHORT_PATH: usize = 64;
+const SHORT_PATH: usize = 64;
 
 /// The first `needle` in `bytes`.
 pub(crate) fn find_byte(needle: u8, bytes: &[u8]) -> Option<usize> {
@@ -35,6 +35,15 @@ pub(crate) fn find_byte(needle: u8, bytes: &[u8]) -> Option<usize> {
         bytes.iter().position(|&b| b == needle)
     } else {
         memchr::memchr(needle, bytes)
+    }
+}
+
+/// The first `a` or `b` in `bytes`.
+pub(crate) fn find_either(a: u8, b: u8, bytes: &[u8]) -> Option<usize> {
+    if bytes.len() <= SHORT_PATH {
+        bytes.iter().position(|&x| x == a || x == b)
+    } else {
+        memchr::memchr2(a, b, bytes)
     }
 }
 
