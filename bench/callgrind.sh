@@ -3,7 +3,7 @@
 # `valgrind --tool=callgrind`, load it with wrk for two durations, and divide the
 # difference in instruction totals by the difference in requests (start-up drops out).
 #
-#   bench/callgrind.sh [sansweb|hyper|both=both] [keepalive|pipeline|both=both] [short=4s] [long=8s]
+#   bench/callgrind.sh [sansweb|hyper|ceiling|both=both] [keepalive|pipeline|both=both] [short=4s] [long=8s]
 #
 # Binaries come from a release build of examples/hello and bench/'s hyper_hello; the
 # callgrind profiles are kept in $OUT (default /tmp/sansweb-callgrind) for callgrind_annotate.
@@ -14,7 +14,7 @@ out=${OUT:-/tmp/sansweb-callgrind}; mkdir -p "$out"
 command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq valgrind; }
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 cargo build --release -q --example hello
-[[ $which == sansweb ]] || cargo build --release -q --manifest-path bench/Cargo.toml --bin hyper_hello
+[[ $which == sansweb ]] || cargo build --release -q --manifest-path bench/Cargo.toml --bin hyper_hello --bin ceiling
 port=${PORT:-28290}
 
 run() { # server mode duration -> "requests instructions"
@@ -23,6 +23,7 @@ run() { # server mode duration -> "requests instructions"
   case $server in
     sansweb) cmd=(target/release/examples/hello --bind "127.0.0.1:$port" --runtime tokio) ;;
     hyper) cmd=(bench/target/release/hyper_hello "127.0.0.1:$port") ;;
+    ceiling) cmd=(bench/target/release/ceiling "127.0.0.1:$port") ;;
   esac
   valgrind --tool=callgrind --callgrind-out-file="$file" "${cmd[@]}" >/dev/null 2>&1 &
   local pid=$!
