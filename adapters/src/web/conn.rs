@@ -413,14 +413,25 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
         let Some(handler) = &mut ex.handler else {
             return false;
         };
-        let response = match Pin::new(handler).poll(cx) {
+        // The response stays where the poll put it and is taken apart there: moving it
+        // (a few hundred bytes) into a local and again into `start_response` were two
+        // copies per request.
+        let mut polled = Pin::new(handler).poll(cx);
+        let response = match &mut polled {
             // The handler, in this poll, asked for the body or emptied a full window:
             // body events can flow now, and nothing else would wake this task for them.
             Poll::Pending => return !could_drain && can_drain(ex),
             Poll::Ready(Ok(response)) => response,
             Poll::Ready(Err(())) => {
                 tracing::error!(target: "sansweb::server", "handler for {} {} panicked", ex.method, ex.uri.path());
-                HttpError::new(http::StatusCode::INTERNAL_SERVER_ERROR).into_response()
+                polled = Poll::Ready(Ok(HttpError::new(
+                    http::StatusCode::INTERNAL_SERVER_ERROR,
+                )
+                .into_response()));
+                match &mut polled {
+                    Poll::Ready(Ok(response)) => response,
+                    _ => return false,
+                }
             }
         };
         ex.handler = None;
@@ -428,11 +439,11 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
         true
     }
 
-    fn start_response(&mut self, mut response: Response) {
+    fn start_response(&mut self, response: &mut Response) {
         let Some(ex) = &mut self.exchange else { return };
         if let Some(info) = &ex.info {
             for hook in &self.app.on_response_prepare {
-                hook(info, &mut response);
+                hook(info, response);
             }
         }
         let now = self.rt.now();
@@ -461,7 +472,8 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
             }
             return;
         }
-        let result = match response.body {
+        let body = std::mem::replace(&mut response.body, Body::Full(Bytes::new()));
+        let result = match body {
             Body::Full(bytes) => {
                 ex.sent_bytes = bytes.len() as u64;
                 self.conn.send_full_response(now, head, bytes)
