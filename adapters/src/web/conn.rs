@@ -424,10 +424,9 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
             Poll::Ready(Ok(response)) => response,
             Poll::Ready(Err(())) => {
                 tracing::error!(target: "sansweb::server", "handler for {} {} panicked", ex.method, ex.uri.path());
-                polled = Poll::Ready(Ok(HttpError::new(
-                    http::StatusCode::INTERNAL_SERVER_ERROR,
-                )
-                .into_response()));
+                polled = Poll::Ready(Ok(
+                    HttpError::new(http::StatusCode::INTERNAL_SERVER_ERROR).into_response()
+                ));
                 match &mut polled {
                     Poll::Ready(Ok(response)) => response,
                     _ => return false,
@@ -591,8 +590,8 @@ thread_local! {
     static DATE: RefCell<Option<CachedDate>> = const { RefCell::new(None) };
 }
 
-/// The `Date` header at `now` (the runtime's monotonic clock), formatted at most once per
-/// second per thread. A hit is two comparisons of `now`, which the caller read anyway: no
+/// The `Date` header at `now` (the runtime's monotonic clock) and the second it holds
+/// for, formatted at most once per second per thread. A hit is two comparisons of `now`, which the caller read anyway: no
 /// wall-clock read per response. The wall clock is read when the second is formatted, and
 /// the second's end is mapped onto the monotonic clock, so a wall clock that steps is
 /// followed within a second.

@@ -50,7 +50,7 @@ fn has_line_breaker(value: &[u8]) -> bool {
         return value.iter().any(is_breaker);
     }
     let mut words = value.chunks_exact(8);
-    if (&mut words).any(word_has_breaker) {
+    if words.any(word_has_breaker) {
         return true;
     }
     !words.remainder().is_empty() && word_has_breaker(&value[value.len() - 8..])
