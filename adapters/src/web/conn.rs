@@ -35,8 +35,9 @@ use std::future::{poll_fn, Future};
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Instant, SystemTime};
 
 /// A handler future that turns a panic into an error instead of unwinding the task.
@@ -101,6 +102,39 @@ struct Connection<R: Runtime, S> {
     aborted: bool,
     id: u64,
     waker_slot: WakerSlot,
+    /// The waker last left in `waker_slot`: parking again with the same one (every
+    /// keep-alive request) skips the slot's lock.
+    parked: Option<Waker>,
+    /// What the timer is polled with: it notes that the timer fired, then wakes the task.
+    timer_wake: Arc<TimerWake>,
+    timer_waker: Waker,
+    /// The timer was polled (and left its waker) since its deadline last moved: it need
+    /// not be polled again until it fires. Polling a runtime timer registers the waker
+    /// anew, a few hundred instructions on tokio, once per keep-alive request otherwise.
+    timer_armed: bool,
+    /// This connection's copy of the `Date` value of the current second (see
+    /// [`http_date_now`]): a hit costs two comparisons, no thread-local access.
+    date: Option<CachedDate>,
+}
+
+/// The waker the connection's timer holds: the timer firing is recorded (so the task
+/// knows to poll the timer again) and the task woken through the waker it parked with.
+struct TimerWake {
+    fired: AtomicBool,
+    slot: WakerSlot,
+}
+
+impl Wake for TimerWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.fired.store(true, Ordering::Release);
+        if let Some(waker) = &*self.slot.lock().unwrap_or_else(|e| e.into_inner()) {
+            waker.wake_by_ref();
+        }
+    }
 }
 
 /// Serves `stream` until the connection closes (or is upgraded and handed over).
@@ -113,7 +147,16 @@ pub(crate) async fn serve_connection<R: Runtime, S: Stream>(
     let now = rt.now();
     let timer = rt.sleep_until(now);
     let (id, waker_slot) = shared.register_connection();
+    let timer_wake = Arc::new(TimerWake {
+        fired: AtomicBool::new(false),
+        slot: waker_slot.clone(),
+    });
     let mut connection = Connection {
+        timer_waker: Waker::from(timer_wake.clone()),
+        timer_wake,
+        timer_armed: false,
+        parked: None,
+        date: None,
         conn: Conn::new(shared.h1_config.clone(), now),
         transport: Transport::new(stream),
         timer,
@@ -224,20 +267,44 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
                 // That keeps the runtime's timer wheel out of the per-request path.
                 if deadline < self.timer.deadline() {
                     self.timer.reset(deadline);
+                    self.timer_armed = false;
                 }
-                if Pin::new(&mut self.timer).poll(cx).is_ready() {
-                    self.conn.handle_timeout(self.rt.now());
-                    if let Some(next) = self.conn.poll_timeout() {
-                        self.timer.reset(next);
+                // An armed timer is polled again only once it fired (its waker says so).
+                let fired = self.timer_wake.fired.load(Ordering::Acquire)
+                    && self.timer_wake.fired.swap(false, Ordering::Acquire);
+                if !self.timer_armed || fired {
+                    let mut timer_cx = Context::from_waker(&self.timer_waker);
+                    if Pin::new(&mut self.timer).poll(&mut timer_cx).is_ready() {
+                        self.conn.handle_timeout(self.rt.now());
+                        if let Some(next) = self.conn.poll_timeout() {
+                            self.timer.reset(next);
+                        }
+                        self.timer_armed = false;
+                        progress = true;
+                    } else {
+                        self.timer_armed = true;
                     }
-                    progress = true;
                 }
             }
             if !progress {
-                self.shared.park(&self.waker_slot, cx.waker());
+                self.park(cx.waker());
+                // The timer may have fired before the waker it wakes was in the slot.
+                if self.timer_wake.fired.load(Ordering::Acquire) {
+                    continue;
+                }
                 return Poll::Pending;
             }
         }
+    }
+
+    /// Leaves `waker` where shutdown and the timer find it (skipped while it is the one
+    /// already there).
+    fn park(&mut self, waker: &Waker) {
+        if self.parked.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            return;
+        }
+        self.shared.park(&self.waker_slot, waker);
+        self.parked = Some(waker.clone());
     }
 
     /// Takes events from the core while someone wants them.
@@ -346,14 +413,24 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
         let Some(handler) = &mut ex.handler else {
             return false;
         };
-        let response = match Pin::new(handler).poll(cx) {
+        // The response stays where the poll put it and is taken apart there: moving it
+        // (a few hundred bytes) into a local and again into `start_response` were two
+        // copies per request.
+        let mut polled = Pin::new(handler).poll(cx);
+        let response = match &mut polled {
             // The handler, in this poll, asked for the body or emptied a full window:
             // body events can flow now, and nothing else would wake this task for them.
             Poll::Pending => return !could_drain && can_drain(ex),
             Poll::Ready(Ok(response)) => response,
             Poll::Ready(Err(())) => {
                 tracing::error!(target: "sansweb::server", "handler for {} {} panicked", ex.method, ex.uri.path());
-                HttpError::new(http::StatusCode::INTERNAL_SERVER_ERROR).into_response()
+                polled = Poll::Ready(Ok(
+                    HttpError::new(http::StatusCode::INTERNAL_SERVER_ERROR).into_response()
+                ));
+                match &mut polled {
+                    Poll::Ready(Ok(response)) => response,
+                    _ => return false,
+                }
             }
         };
         ex.handler = None;
@@ -361,16 +438,18 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
         true
     }
 
-    fn start_response(&mut self, mut response: Response) {
+    fn start_response(&mut self, response: &mut Response) {
         let Some(ex) = &mut self.exchange else { return };
         if let Some(info) = &ex.info {
             for hook in &self.app.on_response_prepare {
-                hook(info, &mut response);
+                hook(info, response);
             }
         }
         let now = self.rt.now();
         if response.headers.first(header::DATE.as_str()).is_none() {
-            response.headers.push(header::DATE, http_date_now(now));
+            response
+                .headers
+                .push(header::DATE, date_at(&mut self.date, now));
         }
         let mut head = ResponseHead::new(response.status);
         head.reason = response.reason.take();
@@ -392,7 +471,8 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
             }
             return;
         }
-        let result = match response.body {
+        let body = std::mem::replace(&mut response.body, Body::Full(Bytes::new()));
+        let result = match body {
             Body::Full(bytes) => {
                 ex.sent_bytes = bytes.len() as u64;
                 self.conn.send_full_response(now, head, bytes)
@@ -484,8 +564,22 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
     }
 }
 
+/// The `Date` value at `now`: the connection's copy while it holds, else the thread's.
+fn date_at(cache: &mut Option<CachedDate>, now: Instant) -> HeaderValue {
+    match cache {
+        Some(date) if date.from <= now && now < date.until => date.value.clone(),
+        _ => {
+            let date = http_date_now(now);
+            let value = date.value.clone();
+            *cache = Some(date);
+            value
+        }
+    }
+}
+
 /// The `Date` value of the current second and the second's bounds, on the monotonic
 /// clock the connection reads anyway.
+#[derive(Clone)]
 struct CachedDate {
     from: Instant,
     until: Instant,
@@ -496,16 +590,16 @@ thread_local! {
     static DATE: RefCell<Option<CachedDate>> = const { RefCell::new(None) };
 }
 
-/// The `Date` header at `now` (the runtime's monotonic clock), formatted at most once per
-/// second per thread. A hit is two comparisons of `now`, which the caller read anyway: no
+/// The `Date` header at `now` (the runtime's monotonic clock) and the second it holds
+/// for, formatted at most once per second per thread. A hit is two comparisons of `now`, which the caller read anyway: no
 /// wall-clock read per response. The wall clock is read when the second is formatted, and
 /// the second's end is mapped onto the monotonic clock, so a wall clock that steps is
 /// followed within a second.
-fn http_date_now(now: Instant) -> HeaderValue {
+fn http_date_now(now: Instant) -> CachedDate {
     DATE.with(|cell| {
         let mut cached = cell.borrow_mut();
         match &*cached {
-            Some(date) if date.from <= now && now < date.until => date.value.clone(),
+            Some(date) if date.from <= now && now < date.until => date.clone(),
             _ => {
                 let wall = SystemTime::now();
                 let since_epoch = wall
@@ -518,12 +612,13 @@ fn http_date_now(now: Instant) -> HeaderValue {
                 let text = httpdate::fmt_http_date(wall);
                 let value =
                     HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""));
-                *cached = Some(CachedDate {
+                let date = CachedDate {
                     from: now,
                     until: now.checked_add(left).unwrap_or(now),
-                    value: value.clone(),
-                });
-                value
+                    value,
+                };
+                *cached = Some(date.clone());
+                date
             }
         }
     })

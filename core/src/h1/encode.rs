@@ -31,53 +31,61 @@ pub(crate) fn is_valid_text(value: &[u8]) -> bool {
         .all(|&b| (b >= 0x20 && b != 0x7f) || b == b'\t')
 }
 
-fn check_fields<'a>(
-    headers: impl Iterator<Item = (&'a HeaderName, &'a HeaderValue)>,
-) -> Result<(), ErrorKind> {
-    // `HeaderName` can only hold a lower-case token (http checks it on construction), so
-    // names need no second look. Values can be built unchecked (`unsafe`), so the bytes
-    // that would end a line or a string early are searched for.
-    for (_, value) in headers {
-        if has_line_breaker(value.as_bytes()) {
-            return Err(ErrorKind::InvalidOutgoingHead(
-                "header value holds CR, LF or NUL",
-            ));
-        }
-    }
-    Ok(())
-}
-
 /// CR, LF or NUL in `value`, a word at a time: a word with no byte below 0x0E holds
 /// none of them (the usual case: one subtraction and two masks per 8 bytes), and only a
-/// word that has such a byte (a TAB, say) is looked at byte by byte.
+/// word that has such a byte (a TAB, say) is looked at byte by byte. The bytes after
+/// the last whole word are checked as the (overlapping) last word of the value.
 fn has_line_breaker(value: &[u8]) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     let is_breaker = |&b: &u8| b == b'\r' || b == b'\n' || b == 0;
-    let mut words = value.chunks_exact(8);
-    for word in &mut words {
+    let word_has_breaker = |word: &[u8]| {
         let mut bytes = [0u8; 8];
         bytes.copy_from_slice(word);
         let x = u64::from_le_bytes(bytes);
         // Exact for "some byte is below 0x0E" (the classic has-less-than test).
-        if x.wrapping_sub(ONES * 0x0E) & !x & HIGHS != 0 && word.iter().any(is_breaker) {
-            return true;
-        }
+        x.wrapping_sub(ONES * 0x0E) & !x & HIGHS != 0 && word.iter().any(is_breaker)
+    };
+    if value.len() < 8 {
+        return value.iter().any(is_breaker);
     }
-    words.remainder().iter().any(is_breaker)
+    let mut words = value.chunks_exact(8);
+    if words.any(word_has_breaker) {
+        return true;
+    }
+    !words.remainder().is_empty() && word_has_breaker(&value[value.len() - 8..])
 }
 
-/// Writes the field lines of `headers`, then the added ones and the empty line.
-fn write_fields<'a, I>(out: &mut BytesMut, headers: I, added: AddedFields)
+/// Writes the field lines of `headers`, then the added ones and the empty line; or, if
+/// a value could end its line early, truncates `out` to `head_start` (the head's first
+/// byte) and fails, so nothing of the head reaches the output.
+///
+/// `HeaderName` can only hold a lower-case token (http checks it on construction), so
+/// names need no second look. Values can be built unchecked (`unsafe`), so the bytes
+/// that would end a line or a string early are searched for, in the same walk that
+/// writes them (one pass over the fields, not a checking pass and a writing pass).
+fn write_fields<'a, I>(
+    out: &mut BytesMut,
+    head_start: usize,
+    headers: I,
+    added: AddedFields,
+) -> Result<(), ErrorKind>
 where
     I: Iterator<Item = (&'a HeaderName, &'a HeaderValue)>,
 {
     // No sizing pass: the buffer grows by doubling, and a response's buffer was reserved
     // for a batch of heads already.
     for (name, value) in headers {
+        let value = value.as_bytes();
+        if has_line_breaker(value) {
+            out.truncate(head_start);
+            return Err(ErrorKind::InvalidOutgoingHead(
+                "header value holds CR, LF or NUL",
+            ));
+        }
         out.extend_from_slice(name.as_str().as_bytes());
         out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(value);
         out.extend_from_slice(b"\r\n");
     }
     // The lines the connection adds and the empty line, assembled on the stack with
@@ -102,6 +110,7 @@ where
     }
     len = put(&mut tail, len, b"\r\n");
     out.extend_from_slice(&tail[..len]);
+    Ok(())
 }
 
 /// Room for every line [`AddedFields`] can add: `content-length: ` and 20 digits,
@@ -193,7 +202,6 @@ pub(crate) fn encode_request(
     if !head.method.as_str().bytes().all(is_tchar) {
         return Err(ErrorKind::InvalidOutgoingHead("method is not a token"));
     }
-    check_fields(head.headers.iter_fields())?;
     let start = out.len();
     out.extend_from_slice(head.method.as_str().as_bytes());
     out.extend_from_slice(b" ");
@@ -204,8 +212,7 @@ pub(crate) fn encode_request(
     out.extend_from_slice(b" ");
     out.extend_from_slice(version);
     out.extend_from_slice(b"\r\n");
-    write_fields(out, head.headers.iter_fields(), added);
-    Ok(())
+    write_fields(out, start, head.headers.iter_fields(), added)
 }
 
 /// Writes a response head, or nothing and an error.
@@ -224,7 +231,7 @@ pub(crate) fn encode_response(
             "reason phrase holds CR, LF, NUL or another control byte",
         ));
     }
-    check_fields(head.headers.iter_fields())?;
+    let head_start = out.len();
     // `HTTP/1.1 200 ` as one fixed-size copy (a few moves, not five copy calls).
     let mut start = [b' '; 13];
     start[..8].copy_from_slice(version);
@@ -232,15 +239,13 @@ pub(crate) fn encode_response(
     out.extend_from_slice(&start);
     out.extend_from_slice(reason);
     out.extend_from_slice(b"\r\n");
-    write_fields(out, head.headers.iter_fields(), added);
-    Ok(())
+    write_fields(out, head_start, head.headers.iter_fields(), added)
 }
 
 /// Writes a trailer section (after the last chunk's `0\r\n`), or nothing and an error.
 pub(crate) fn encode_trailers(out: &mut BytesMut, trailers: &HeaderMap) -> Result<(), ErrorKind> {
-    check_fields(trailers.iter())?;
-    write_fields(out, trailers.iter(), AddedFields::default());
-    Ok(())
+    let start = out.len();
+    write_fields(out, start, trailers.iter(), AddedFields::default())
 }
 
 #[cfg(test)]
