@@ -40,6 +40,11 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Instant, SystemTime};
 
+/// Most bytes of a streamed body gathered into one write...
+const STREAM_GATHER: usize = 512 * 1024;
+/// ...and most chunks (three slices each, within the transport's 64 per vectored write).
+const STREAM_GATHER_CHUNKS: usize = 16;
+
 /// A handler future that turns a panic into an error instead of unwinding the task.
 struct CatchUnwind(BoxFuture<Response>);
 
@@ -211,7 +216,8 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
                 }
                 progress = true;
             }
-            // One chunk of a streamed body per write: back-pressure from the socket.
+            // A streamed body's ready chunks, one gathered write at a time: back-pressure
+            // from the socket.
             progress |= self.poll_streaming_body(cx);
             let had_pending_writes = self.transport.has_pending_writes();
             // Most rounds of the loop have nothing to write: skip the write poll (the
@@ -503,45 +509,59 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
         self.finish_exchange();
     }
 
-    /// Pulls the next chunk of a streamed body once the last write drained.
+    /// Pulls the chunks of a streamed body that are ready, once the last write drained,
+    /// up to [`STREAM_GATHER`] bytes
+    /// and [`STREAM_GATHER_CHUNKS`] chunks: they leave in one gathered write (the core frames
+    /// each without copying it). One write per 64 KiB piece cost a syscall, and on
+    /// loopback a TCP push, per piece: 29,972 writes for 112 downloads of 16 MiB, where
+    /// hyper, which gathers too, made 1,188.
     fn poll_streaming_body(&mut self, cx: &mut Context<'_>) -> bool {
         if self.transport.has_pending_writes() {
             return false;
         }
-        let Some(ex) = &mut self.exchange else {
-            return false;
-        };
-        let Some(stream) = &mut ex.streaming else {
-            return false;
-        };
-        match stream.as_mut().poll_next(cx) {
-            Poll::Pending => false,
-            Poll::Ready(Some(Ok(chunk))) => {
-                ex.sent_bytes += chunk.len() as u64;
-                if let Err(e) = self.conn.send_data(self.rt.now(), chunk) {
-                    tracing::error!(target: "sansweb::server", "streamed body for {}: {e}", ex.uri.path());
+        let mut progress = false;
+        let mut gathered = 0;
+        for _ in 0..STREAM_GATHER_CHUNKS {
+            if gathered >= STREAM_GATHER {
+                break;
+            }
+            let Some(ex) = &mut self.exchange else {
+                break;
+            };
+            let Some(stream) = &mut ex.streaming else {
+                break;
+            };
+            match stream.as_mut().poll_next(cx) {
+                Poll::Pending => break,
+                Poll::Ready(Some(Ok(chunk))) => {
+                    gathered += chunk.len().max(1);
+                    ex.sent_bytes += chunk.len() as u64;
+                    if let Err(e) = self.conn.send_data(self.rt.now(), chunk) {
+                        tracing::error!(target: "sansweb::server", "streamed body for {}: {e}", ex.uri.path());
+                        ex.streaming = None;
+                    }
+                }
+                Poll::Ready(None) => {
                     ex.streaming = None;
+                    if let Err(e) = self.conn.send_end(self.rt.now(), None) {
+                        tracing::error!(target: "sansweb::server", "streamed body for {}: {e}", ex.uri.path());
+                    }
+                    self.finish_exchange();
+                    return true;
                 }
-                true
-            }
-            Poll::Ready(None) => {
-                ex.streaming = None;
-                if let Err(e) = self.conn.send_end(self.rt.now(), None) {
-                    tracing::error!(target: "sansweb::server", "streamed body for {}: {e}", ex.uri.path());
+                Poll::Ready(Some(Err(e))) => {
+                    // The body failed halfway: end the connection so the client sees a
+                    // truncated response, not a complete one.
+                    tracing::error!(target: "sansweb::server", "streamed body for {} failed: {e}", ex.uri.path());
+                    ex.streaming = None;
+                    self.exchange = None;
+                    self.aborted = true;
+                    return true;
                 }
-                self.finish_exchange();
-                true
             }
-            Poll::Ready(Some(Err(e))) => {
-                // The body failed halfway: end the connection so the client sees a
-                // truncated response, not a complete one.
-                tracing::error!(target: "sansweb::server", "streamed body for {} failed: {e}", ex.uri.path());
-                ex.streaming = None;
-                self.exchange = None;
-                self.aborted = true;
-                true
-            }
+            progress = true;
         }
+        progress
     }
 
     fn finish_exchange(&mut self) {
