@@ -254,6 +254,24 @@ fn count_with_header_map(n: usize, now: Instant) -> usize {
     seen
 }
 
+/// `n` heads one after the other on one keep-alive connection (no connection set-up:
+/// the read buffer and its shared block are allocated once, for the first head).
+#[inline(never)]
+fn count_keepalive(n: usize, now: Instant) -> usize {
+    let mut conn = Conn::<Server>::new(Config::server(), now);
+    let mut seen = 0;
+    for _ in 0..n {
+        conn.handle_input(now, black_box(BROWSER_REQUEST));
+        seen += drain_to_end(&mut conn);
+        // Answer, as a server must before the next request's events come.
+        let response = sansweb_core::h1::ResponseHead::new(http::StatusCode::NO_CONTENT);
+        conn.send_full_response(now, response, Bytes::new())
+            .expect("response");
+        while conn.poll_transmit().is_some() {}
+    }
+    seen
+}
+
 /// The plain loops for callgrind (see the module docs); `None` without `H1_COUNT`.
 fn count_mode() -> Option<()> {
     let n: usize = std::env::var("H1_COUNT").ok()?.parse().ok()?;
@@ -261,6 +279,7 @@ fn count_mode() -> Option<()> {
     black_box(count_conn_incl_new(n, now));
     black_box(count_httparse(n));
     black_box(count_with_header_map(n, now));
+    black_box(count_keepalive(n, now));
     Some(())
 }
 

@@ -109,8 +109,15 @@ impl RequestTarget {
             }
             query = u16::try_from(i).ok();
         }
+        // `/` alone (what every benchmark and many health checks ask for) needs no
+        // reference to the head.
+        let bytes = if target == b"/" {
+            Bytes::from_static(b"/")
+        } else {
+            head.slice(range)
+        };
         Some(Self(Repr::Origin {
-            bytes: head.slice(range),
+            bytes,
             query,
             uri: OnceLock::new(),
         }))
