@@ -85,9 +85,11 @@ fn check_fields(
     fields: &[httparse::Header<'_>],
     facts: &mut FieldFacts,
 ) -> Result<Option<usize>, ErrorKind> {
+    // `HeaderName` caps a name's length; httparse does not. A name is no longer than the
+    // buffer it is in, so only a buffer over the cap needs the check per field.
+    let long_names_possible = buf.len() > MAX_NAME_LEN;
     for field in fields {
-        // `HeaderName` caps a name's length; httparse does not.
-        if field.name.len() > MAX_NAME_LEN {
+        if long_names_possible && field.name.len() > MAX_NAME_LEN {
             return Err(ErrorKind::InvalidHeaderName);
         }
         facts.observe_raw(field.name.as_bytes(), field.value)?;

@@ -97,6 +97,15 @@ impl RequestTarget {
     /// One pass over the bytes, which also finds the `?`.
     pub(crate) fn received(head: &Bytes, range: std::ops::Range<usize>) -> Option<Self> {
         let target = head.get(range.clone())?;
+        if target == b"/" {
+            // What every benchmark and many health checks ask for: nothing to scan, and
+            // no reference to the head to keep.
+            return Some(Self(Repr::Origin {
+                bytes: Bytes::from_static(b"/"),
+                query: None,
+                uri: OnceLock::new(),
+            }));
+        }
         if target.first() != Some(&b'/') || target.len() > URI_MAX_LEN {
             return None;
         }
@@ -109,15 +118,8 @@ impl RequestTarget {
             }
             query = u16::try_from(i).ok();
         }
-        // `/` alone (what every benchmark and many health checks ask for) needs no
-        // reference to the head.
-        let bytes = if target == b"/" {
-            Bytes::from_static(b"/")
-        } else {
-            head.slice(range)
-        };
         Some(Self(Repr::Origin {
-            bytes,
+            bytes: head.slice(range),
             query,
             uri: OnceLock::new(),
         }))
@@ -130,6 +132,10 @@ impl RequestTarget {
         match &self.0 {
             Repr::Origin { bytes, query, .. } => {
                 let end = query.map_or(bytes.len(), usize::from);
+                if end == 1 {
+                    // A path of one byte is `/` (it starts every origin-form target).
+                    return "/";
+                }
                 // Visible ASCII, checked when parsed: never the fallback.
                 std::str::from_utf8(&bytes[..end]).unwrap_or("/")
             }
