@@ -9,10 +9,16 @@
 //!   64 KiB reads, every `Data` event drained.
 //!
 //! Run: `cargo bench -p sansweb-core --bench h1`.
+//!
+//! Instructions per head (noise-free): with `H1_COUNT=n` set, the binary skips criterion
+//! and runs each `request_head` variant `n` times in a plain loop, one `#[inline(never)]`
+//! function per variant, for callgrind to count:
+//! `H1_COUNT=20000 valgrind --tool=callgrind --callgrind-out-file=/tmp/h1.cg target/release/deps/h1-* --bench`,
+//! then `callgrind_annotate --inclusive=yes /tmp/h1.cg | grep count_` and divide by `n`.
 #![allow(clippy::disallowed_methods)] // one clock reading as the codec's `now`
 
 use bytes::Bytes;
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use criterion::{criterion_group, BatchSize, Criterion, Throughput};
 use http::Method;
 use sansweb_core::h1::{Client, Config, Conn, Event, RequestHead, Server};
 use std::hint::black_box;
@@ -204,6 +210,79 @@ fn chunked_body(c: &mut Criterion) {
     group.finish();
 }
 
+/// `n` heads through a fresh `Conn<Server>` each (`conn_server_incl_new`).
+#[inline(never)]
+fn count_conn_incl_new(n: usize, now: Instant) -> usize {
+    let mut seen = 0;
+    for _ in 0..n {
+        let mut conn = Conn::<Server>::new(Config::server(), now);
+        conn.handle_input(now, black_box(BROWSER_REQUEST));
+        seen += drain_to_end(&mut conn);
+    }
+    seen
+}
+
+/// `n` heads through raw httparse (`httparse`).
+#[inline(never)]
+fn count_httparse(n: usize) -> usize {
+    let mut seen = 0;
+    for _ in 0..n {
+        let mut headers = [httparse::EMPTY_HEADER; 16];
+        let mut req = httparse::Request::new(&mut headers);
+        let status = req.parse(black_box(BROWSER_REQUEST)).expect("valid");
+        assert!(status.is_complete());
+        seen += black_box(req.headers.len());
+    }
+    seen
+}
+
+/// `n` heads with the header map built (`conn_server_with_header_map`).
+#[inline(never)]
+fn count_with_header_map(n: usize, now: Instant) -> usize {
+    let mut seen = 0;
+    for _ in 0..n {
+        let mut conn = Conn::<Server>::new(Config::server(), now);
+        conn.handle_input(now, black_box(BROWSER_REQUEST));
+        while let Some(event) = conn.poll_event() {
+            match event {
+                Event::Head(head) => seen += black_box(head.headers.len()),
+                Event::End => break,
+                _ => {}
+            }
+        }
+    }
+    seen
+}
+
+/// `n` heads one after the other on one keep-alive connection (no connection set-up:
+/// the read buffer and its shared block are allocated once, for the first head).
+#[inline(never)]
+fn count_keepalive(n: usize, now: Instant) -> usize {
+    let mut conn = Conn::<Server>::new(Config::server(), now);
+    let mut seen = 0;
+    for _ in 0..n {
+        conn.handle_input(now, black_box(BROWSER_REQUEST));
+        seen += drain_to_end(&mut conn);
+        // Answer, as a server must before the next request's events come.
+        let response = sansweb_core::h1::ResponseHead::new(http::StatusCode::NO_CONTENT);
+        conn.send_full_response(now, response, Bytes::new())
+            .expect("response");
+        while conn.poll_transmit().is_some() {}
+    }
+    seen
+}
+
+/// The plain loops for callgrind (see the module docs); `None` without `H1_COUNT`.
+fn count_mode() -> Option<()> {
+    let n: usize = std::env::var("H1_COUNT").ok()?.parse().ok()?;
+    let now = Instant::now();
+    black_box(count_conn_incl_new(n, now));
+    black_box(count_httparse(n));
+    black_box(count_with_header_map(n, now));
+    black_box(count_keepalive(n, now));
+    Some(())
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
@@ -211,4 +290,10 @@ criterion_group! {
         .measurement_time(Duration::from_secs(4));
     targets = request_head, response_head, chunked_body
 }
-criterion_main!(benches);
+fn main() {
+    if count_mode().is_some() {
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

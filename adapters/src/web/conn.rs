@@ -68,7 +68,7 @@ struct Exchange {
     info: Option<Request>,
     method: http::Method,
     /// The request target, for logs (a reference-counted copy, no allocation).
-    uri: http::Uri,
+    uri: sansweb_core::h1::RequestTarget,
     /// When the request started, for the access log; `None` when that log is off (a
     /// clock read per request saved).
     started: Option<Instant>,

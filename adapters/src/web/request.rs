@@ -44,7 +44,7 @@ pub struct Request {
 /// What a request holds.
 pub(crate) struct RequestParts {
     pub(crate) method: Method,
-    pub(crate) uri: Uri,
+    pub(crate) uri: sansweb_core::h1::RequestTarget,
     pub(crate) version: Version,
     pub(crate) headers: HeaderFields,
     pub(crate) match_info: Params,
@@ -354,7 +354,7 @@ impl Request {
         }
         Request::from_parts(RequestParts {
             method,
-            uri,
+            uri: uri.into(),
             version: Version::HTTP_11,
             headers: headers.into(),
             match_info: Params::default(),

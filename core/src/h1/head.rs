@@ -1,5 +1,6 @@
 //! Message heads in `http` crate types, with the raw bytes kept for original order and case.
 
+use super::target::RequestTarget;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, Version};
 use std::ops::{Deref, DerefMut};
@@ -11,8 +12,10 @@ pub struct RequestHead {
     /// The method.
     pub method: Method,
     /// The request target as sent: origin-form (`/path?q`), absolute-form (through a
-    /// proxy), authority-form (CONNECT) or `*` (OPTIONS).
-    pub uri: Uri,
+    /// proxy), authority-form (CONNECT) or `*` (OPTIONS). A [`Uri`] through `Deref`,
+    /// built from the received bytes on first use; [`RequestTarget::path`] and
+    /// [`RequestTarget::query`] read the bytes without building it.
+    pub uri: RequestTarget,
     /// `HTTP/1.0` or `HTTP/1.1`.
     pub version: Version,
     /// The header fields (names lower-cased by `http`; see [`RequestHead::raw_headers`]).
@@ -41,7 +44,7 @@ impl RequestHead {
     pub fn new(method: Method, uri: Uri) -> Self {
         Self {
             method,
-            uri,
+            uri: uri.into(),
             version: Version::HTTP_11,
             headers: HeaderFields::default(),
             raw: Bytes::new(),

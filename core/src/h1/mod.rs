@@ -63,6 +63,7 @@ mod head;
 mod parse;
 mod role;
 mod scan;
+mod target;
 
 pub use config::Config;
 pub use conn::{Conn, Event, Upgraded};
@@ -70,3 +71,4 @@ pub use error::{Blame, Error, ErrorKind};
 pub use framing::BodyFraming;
 pub use head::{HeaderFields, RawHeaders, RequestHead, ResponseHead};
 pub use role::{Client, Role, Server};
+pub use target::RequestTarget;

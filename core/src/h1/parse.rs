@@ -9,6 +9,7 @@ use super::error::ErrorKind;
 use super::framing::FieldFacts;
 use super::head::{trim_ows, HeaderFields, RequestHead, ResponseHead};
 use super::scan::{classify_refused_head, ScanLimits};
+use super::target::RequestTarget;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, Version};
 use std::mem::MaybeUninit;
@@ -84,9 +85,11 @@ fn check_fields(
     fields: &[httparse::Header<'_>],
     facts: &mut FieldFacts,
 ) -> Result<Option<usize>, ErrorKind> {
+    // `HeaderName` caps a name's length; httparse does not. A name is no longer than the
+    // buffer it is in, so only a buffer over the cap needs the check per field.
+    let long_names_possible = buf.len() > MAX_NAME_LEN;
     for field in fields {
-        // `HeaderName` caps a name's length; httparse does not.
-        if field.name.len() > MAX_NAME_LEN {
+        if long_names_possible && field.name.len() > MAX_NAME_LEN {
             return Err(ErrorKind::InvalidHeaderName);
         }
         facts.observe_raw(field.name.as_bytes(), field.value)?;
@@ -148,7 +151,7 @@ pub(crate) fn parse_request(
         }
     }
     let (method, target) = check_request_line(&head, &req, accept_unregistered_methods)?;
-    let uri = build_uri(&head, target)?;
+    let uri = target_of(&head, target)?;
     let version = to_version(req.version);
     let mut facts = FieldFacts::default();
     let section_start = check_fields(&head, req.headers, &mut facts)?;
@@ -228,7 +231,7 @@ impl ParsedRequest {
     ) -> Result<(RequestHead, I), ErrorKind> {
         let derived = derive(&self.method, self.version, &self.facts);
         // A target `Uri` refuses is reported first, as when the head is built first.
-        let uri = build_uri(&head, self.target)?;
+        let uri = target_of(&head, self.target)?;
         let derived = derived?;
         let headers = fields_of(&head, self.section_start);
         Ok((
@@ -391,6 +394,16 @@ fn check_target_form(target: &[u8], method: &Method) -> Result<(), ErrorKind> {
         return Err(ErrorKind::InvalidTarget);
     }
     Ok(())
+}
+
+/// The target [`check_target_form`] accepted, at `range` in `head`: kept as bytes when
+/// [`RequestTarget::received`] finds its `Uri` cannot fail and will be those bytes (a
+/// plain origin-form target), else its `Uri` built now, with the errors as always.
+fn target_of(head: &Bytes, range: Range<usize>) -> Result<RequestTarget, ErrorKind> {
+    match RequestTarget::received(head, range.clone()) {
+        Some(target) => Ok(target),
+        None => build_uri(head, range).map(RequestTarget::from),
+    }
 }
 
 /// Builds the `Uri` of a target [`check_target_form`] accepted, at `range` in `head`.
