@@ -462,7 +462,7 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
         head.headers = std::mem::take(&mut response.headers);
         ex.status = head.status.as_u16();
         if let Some(on_upgrade) = response.on_upgrade.take() {
-            match self.conn.send_response(now, head) {
+            match self.conn.send_response(now, &head) {
                 Ok(()) => {
                     self.upgrade = Some(on_upgrade);
                     // The core switched protocols on this send. Its `Event::Upgrade` may
@@ -481,11 +481,11 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
         let result = match body {
             Body::Full(bytes) => {
                 ex.sent_bytes = bytes.len() as u64;
-                self.conn.send_full_response(now, head, bytes)
+                self.conn.send_full_response(now, &head, bytes)
             }
             Body::Stream(stream) => {
                 ex.streaming = Some(stream);
-                self.conn.send_response(now, head)
+                self.conn.send_response(now, &head)
             }
         };
         match result {

@@ -41,6 +41,7 @@ use super::scan::{HeadScanner, ScanLimits};
 use crate::time::TimerTable;
 use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, Method, StatusCode, Version};
+use std::borrow::Borrow;
 use std::collections::VecDeque;
 use std::marker::PhantomData;
 use std::time::Instant;
@@ -1037,18 +1038,26 @@ impl Conn<Server> {
     /// `Content-Length` if set, else chunked for HTTP/1.1 clients (the header is added),
     /// else the body runs until close. 1xx heads may precede the final one; a 101 (to a
     /// request that asked to upgrade) or a 2xx to CONNECT hands the connection over.
-    pub fn send_response(&mut self, now: Instant, head: ResponseHead) -> Result<(), Error> {
-        self.respond(now, head, None)
+    ///
+    /// `head` may be lent (`&ResponseHead`): the head is only read, and a caller that
+    /// keeps it saves moving a few hundred bytes into the call.
+    pub fn send_response(
+        &mut self,
+        now: Instant,
+        head: impl Borrow<ResponseHead>,
+    ) -> Result<(), Error> {
+        self.respond(now, head.borrow(), None)
     }
 
     /// Sends a whole response with its body in one step (Content-Length is set for it).
+    /// `head` may be lent, as for [`Conn::send_response`].
     pub fn send_full_response(
         &mut self,
         now: Instant,
-        head: ResponseHead,
+        head: impl Borrow<ResponseHead>,
         body: Bytes,
     ) -> Result<(), Error> {
-        self.respond(now, head, Some(&body))?;
+        self.respond(now, head.borrow(), Some(&body))?;
         if !body.is_empty() {
             self.send_data(now, body)?;
         }
@@ -1058,7 +1067,7 @@ impl Conn<Server> {
     fn respond(
         &mut self,
         now: Instant,
-        head: ResponseHead,
+        head: &ResponseHead,
         body: Option<&Bytes>,
     ) -> Result<(), Error> {
         self.now = now;
@@ -1087,12 +1096,12 @@ impl Conn<Server> {
                         "101 before the request body was read",
                     )));
                 }
-                encode_response(&mut self.out, &head, AddedFields::default())
+                encode_response(&mut self.out, head, AddedFields::default())
                     .map_err(Error::local)?;
                 self.switch_protocols();
                 return Ok(());
             }
-            encode_response(&mut self.out, &head, AddedFields::default()).map_err(Error::local)?;
+            encode_response(&mut self.out, head, AddedFields::default()).map_err(Error::local)?;
             if status == StatusCode::CONTINUE {
                 if let Some(exchange) = self.exchanges.front_mut() {
                     exchange.expect_continue = false;
@@ -1101,7 +1110,7 @@ impl Conn<Server> {
             return Ok(());
         }
         if exchange.method == Method::CONNECT && status.is_success() {
-            encode_response(&mut self.out, &head, AddedFields::default()).map_err(Error::local)?;
+            encode_response(&mut self.out, head, AddedFields::default()).map_err(Error::local)?;
             self.switch_protocols();
             return Ok(());
         }
@@ -1156,7 +1165,7 @@ impl Conn<Server> {
             added.connection = Some(b"keep-alive");
         }
         self.reserve_out();
-        encode_response(&mut self.out, &head, added).map_err(Error::local)?;
+        encode_response(&mut self.out, head, added).map_err(Error::local)?;
         self.close_after_response = !keep_alive;
         self.start_message(encoder);
         Ok(())
