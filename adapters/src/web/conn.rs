@@ -430,13 +430,11 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
             Poll::Ready(Ok(response)) => response,
             Poll::Ready(Err(())) => {
                 tracing::error!(target: "sansweb::server", "handler for {} {} panicked", ex.method, ex.uri.path());
-                polled = Poll::Ready(Ok(
-                    HttpError::new(http::StatusCode::INTERNAL_SERVER_ERROR).into_response()
-                ));
-                match &mut polled {
-                    Poll::Ready(Ok(response)) => response,
-                    _ => return false,
-                }
+                ex.handler = None;
+                let mut error =
+                    HttpError::new(http::StatusCode::INTERNAL_SERVER_ERROR).into_response();
+                self.start_response(&mut error);
+                return true;
             }
         };
         ex.handler = None;

@@ -70,8 +70,10 @@ fn first_not_plain(bytes: &[u8], class: &[u8; 256]) -> Option<usize> {
 /// A request's target: an [`http::Uri`] to every reader (through `Deref`), built on
 /// first use for a received origin-form target; [`RequestTarget::path`] and
 /// [`RequestTarget::query`] never build it.
+#[derive(Clone)]
 pub struct RequestTarget(Repr);
 
+#[derive(Clone)]
 enum Repr {
     /// A received origin-form target checked to be what its `Uri` will hold: the path
     /// and query as sent (no fragment), all visible ASCII that `http::Uri` takes as it is.
@@ -207,19 +209,6 @@ impl Deref for RequestTarget {
 
     fn deref(&self) -> &Uri {
         self.uri()
-    }
-}
-
-impl Clone for RequestTarget {
-    fn clone(&self) -> Self {
-        Self(match &self.0 {
-            Repr::Origin { bytes, query, uri } => Repr::Origin {
-                bytes: bytes.clone(),
-                query: *query,
-                uri: uri.clone(),
-            },
-            Repr::Built(uri) => Repr::Built(uri.clone()),
-        })
     }
 }
 
