@@ -447,6 +447,11 @@ impl AppInner {
             Resolution::Match(m) => {
                 request.inner.match_info = m.params;
                 match self.targets.get(m.route.index()).and_then(Option::as_ref) {
+                    // No middleware: the handler is called where it is, with no chain
+                    // to build and no reference counts to take and drop per request.
+                    Some(Target::Handler(h)) if self.middlewares.is_empty() => {
+                        return h(request)
+                    }
                     Some(Target::Handler(h)) => h.clone(),
                     Some(Target::SubApp(sub)) => {
                         let sub = sub.clone();

@@ -28,7 +28,7 @@ use super::upgrade::{DynRuntime, OnUpgrade, Upgraded};
 use crate::driver::Transport;
 use crate::rt::{Runtime, Stream, Timer};
 use bytes::Bytes;
-use http::{header, HeaderValue};
+use http::HeaderValue;
 use sansweb_core::h1::{Conn, Event, RequestHead, ResponseHead, Server};
 use std::cell::RefCell;
 use std::future::{poll_fn, Future};
@@ -450,10 +450,16 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
             }
         }
         let now = self.rt.now();
-        if response.headers.first(header::DATE.as_str()).is_none() {
-            response
-                .headers
-                .push(header::DATE, date_at(&mut self.date, now));
+        // The core writes the `Date` of the current second on every response that has
+        // none: told once per second, not pushed into (and looked up in, and dropped
+        // from) each response's fields.
+        match &self.date {
+            Some(date) if date.from <= now && now < date.until => {}
+            _ => {
+                let date = http_date_now(now);
+                let _ = self.conn.set_date(Some(date.value.as_bytes()));
+                self.date = Some(date);
+            }
         }
         let mut head = ResponseHead::new(response.status);
         head.reason = response.reason.take();
@@ -579,19 +585,6 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
             );
         }
         self.exchange = None;
-    }
-}
-
-/// The `Date` value at `now`: the connection's copy while it holds, else the thread's.
-fn date_at(cache: &mut Option<CachedDate>, now: Instant) -> HeaderValue {
-    match cache {
-        Some(date) if date.from <= now && now < date.until => date.value.clone(),
-        _ => {
-            let date = http_date_now(now);
-            let value = date.value.clone();
-            *cache = Some(date);
-            value
-        }
     }
 }
 

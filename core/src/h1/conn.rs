@@ -31,7 +31,9 @@
 
 use super::chunked::{encode_chunk_size, ChunkedDecoder, ChunkedLimits, Decoded};
 use super::config::Config;
-use super::encode::{encode_request, encode_response, encode_trailers, AddedFields};
+use super::encode::{
+    encode_request, encode_response, encode_trailers, is_valid_text, AddedFields, DATE_LEN,
+};
 use super::error::{Blame, Error, ErrorKind};
 use super::exchanges::Exchanges;
 use super::framing::{facts_of, response_has_body, BodyFraming};
@@ -162,6 +164,9 @@ pub struct Conn<R: Role> {
     /// The empty read buffer last found small enough to keep while idle (its address and
     /// capacity): the same view needs no second look (see `release_idle_buffers`).
     idle_read_view: (usize, usize),
+    /// Server: the `Date` value written on every response whose head has none (see
+    /// [`Conn::set_date`]).
+    date: Option<[u8; DATE_LEN]>,
     out_queue: VecDeque<Bytes>,
     timers: TimerTable<3>,
     pending: VecDeque<Event<R::Incoming>>,
@@ -201,6 +206,7 @@ impl<R: Role> Conn<R> {
             out: BytesMut::new(),
             out_small: false,
             idle_read_view: (0, 0),
+            date: None,
             out_queue: VecDeque::new(),
             timers,
             pending: VecDeque::new(),
@@ -860,6 +866,7 @@ impl<R: Role> Conn<R> {
             http::HeaderValue::from_static("text/plain; charset=utf-8"),
         );
         let added = AddedFields {
+            date: self.date,
             content_length: Some(body.len() as u64),
             chunked: false,
             connection: Some(b"close"),
@@ -1034,6 +1041,28 @@ fn scanner_is_fresh(scanner: &HeadScanner) -> bool {
 }
 
 impl Conn<Server> {
+    /// Sets the `Date` value (an IMF-fixdate, `Sun, 06 Nov 1994 08:49:37 GMT`) written on
+    /// every response whose head carries no `Date` of its own, until it is set again; a
+    /// server with a clock calls this when the second changes. Added by the encoder as
+    /// one fixed-size line, it costs a response no header field to build, look up,
+    /// check and drop. Refused (and `false`) unless `value` is exactly an IMF-fixdate's
+    /// length of field-value bytes; `None` stops adding one.
+    pub fn set_date(&mut self, value: Option<&[u8]>) -> bool {
+        match value {
+            None => {
+                self.date = None;
+                true
+            }
+            Some(value) => match <[u8; DATE_LEN]>::try_from(value) {
+                Ok(date) if is_valid_text(&date) => {
+                    self.date = Some(date);
+                    true
+                }
+                _ => false,
+            },
+        }
+    }
+
     /// Starts the response to the oldest unanswered request. Framing follows the head:
     /// `Content-Length` if set, else chunked for HTTP/1.1 clients (the header is added),
     /// else the body runs until close. 1xx heads may precede the final one; a 101 (to a
@@ -1081,6 +1110,12 @@ impl Conn<Server> {
             return Err(Error::local(ErrorKind::WrongState("no request to answer")));
         };
         let status = head.status;
+        // The lines the connection adds start with the `Date` it was given, if any (a
+        // head that has its own keeps it: `write_fields` drops ours then).
+        let dated = AddedFields {
+            date: self.date,
+            ..AddedFields::default()
+        };
         if status.is_informational() {
             if body.is_some() {
                 return Err(Error::local(ErrorKind::BodyNotAllowed));
@@ -1096,12 +1131,12 @@ impl Conn<Server> {
                         "101 before the request body was read",
                     )));
                 }
-                encode_response(&mut self.out, head, AddedFields::default())
+                encode_response(&mut self.out, head, dated)
                     .map_err(Error::local)?;
                 self.switch_protocols();
                 return Ok(());
             }
-            encode_response(&mut self.out, head, AddedFields::default()).map_err(Error::local)?;
+            encode_response(&mut self.out, head, dated).map_err(Error::local)?;
             if status == StatusCode::CONTINUE {
                 if let Some(exchange) = self.exchanges.front_mut() {
                     exchange.expect_continue = false;
@@ -1110,12 +1145,12 @@ impl Conn<Server> {
             return Ok(());
         }
         if exchange.method == Method::CONNECT && status.is_success() {
-            encode_response(&mut self.out, head, AddedFields::default()).map_err(Error::local)?;
+            encode_response(&mut self.out, head, dated).map_err(Error::local)?;
             self.switch_protocols();
             return Ok(());
         }
         let facts = facts_of(head.headers.iter_fields()).map_err(Error::local)?;
-        let mut added = AddedFields::default();
+        let mut added = dated;
         let mut keep_alive = exchange.keep_alive
             && !facts.connection_close
             && !self.eof

@@ -10,9 +10,15 @@ use super::head::{RequestHead, ResponseHead};
 use bytes::BytesMut;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri, Version};
 
+/// The length of an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the only `Date`
+/// form a sender generates (RFC 9110, 5.6.7).
+pub(crate) const DATE_LEN: usize = 29;
+
 /// Header lines the connection adds to a head on its own.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct AddedFields {
+    /// A `Date` value, written unless the head has its own.
+    pub date: Option<[u8; DATE_LEN]>,
     pub content_length: Option<u64>,
     pub chunked: bool,
     pub connection: Option<&'static [u8]>,
@@ -75,7 +81,12 @@ where
 {
     // No sizing pass: the buffer grows by doubling, and a response's buffer was reserved
     // for a batch of heads already.
+    let mut added = added;
     for (name, value) in headers {
+        // The head's own `Date` wins over the connection's.
+        if added.date.is_some() && *name == http::header::DATE {
+            added.date = None;
+        }
         let value = value.as_bytes();
         if has_line_breaker(value) {
             out.truncate(head_start);
@@ -93,6 +104,11 @@ where
     // most of the cost of writing a short head.
     let mut tail = [0u8; TAIL_MAX];
     let mut len = 0;
+    if let Some(date) = &added.date {
+        len = put(&mut tail, len, b"date: ");
+        len = put(&mut tail, len, date);
+        len = put(&mut tail, len, b"\r\n");
+    }
     if let Some(n) = added.content_length {
         len = put(&mut tail, len, b"content-length: ");
         let digits = itoa_u64(n);
@@ -113,10 +129,11 @@ where
     Ok(())
 }
 
-/// Room for every line [`AddedFields`] can add: `content-length: ` and 20 digits,
+/// Room for every line [`AddedFields`] can add: `date: ` and an IMF-fixdate,
+/// `content-length: ` and 20 digits,
 /// `transfer-encoding: chunked`, `connection: keep-alive` (the longest value given),
 /// each with its CRLF, and the empty line.
-const TAIL_MAX: usize = 128;
+const TAIL_MAX: usize = 168;
 
 /// Copies `bytes` into `buf` at `at`; gives the end.
 fn put(buf: &mut [u8; TAIL_MAX], at: usize, bytes: &[u8]) -> usize {
