@@ -1087,6 +1087,20 @@ impl Conn<Server> {
         body: Bytes,
     ) -> Result<(), Error> {
         self.respond(now, head.borrow(), Some(&body))?;
+        // The usual case, a body framed by its length: it is the whole message, so it
+        // goes out and the message ends here, without `send_data`'s and `send_end`'s
+        // checks of a state `respond` has just set.
+        if self.writer
+            == (Writer::Body(BodyEncoder::Length {
+                remaining: body.len() as u64,
+            }))
+        {
+            if !body.is_empty() {
+                self.push_body(body);
+            }
+            self.message_sent(now, false);
+            return Ok(());
+        }
         if !body.is_empty() {
             self.send_data(now, body)?;
         }

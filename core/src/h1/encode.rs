@@ -8,7 +8,7 @@
 use super::error::ErrorKind;
 use super::head::{RequestHead, ResponseHead};
 use bytes::BytesMut;
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri, Version};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, Version};
 
 /// The length of an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the only `Date`
 /// form a sender generates (RFC 9110, 5.6.7).
@@ -238,6 +238,14 @@ pub(crate) fn encode_response(
     head: &ResponseHead,
     added: AddedFields,
 ) -> Result<(), ErrorKind> {
+    // The usual status lines, whole: one copy, no reason lookup or check.
+    if head.reason.is_none() && head.version == Version::HTTP_11 {
+        if let Some(line) = common_status_line(head.status) {
+            let head_start = out.len();
+            out.extend_from_slice(line);
+            return write_fields(out, head_start, head.headers.iter_fields(), added);
+        }
+    }
     let version = version_bytes(head.version)?;
     let reason: &[u8] = match &head.reason {
         Some(reason) => reason,
@@ -259,6 +267,22 @@ pub(crate) fn encode_response(
     write_fields(out, head_start, head.headers.iter_fields(), added)
 }
 
+/// `HTTP/1.1 <code> <canonical reason>\r\n` for the statuses most responses have.
+fn common_status_line(status: StatusCode) -> Option<&'static [u8]> {
+    Some(match status.as_u16() {
+        200 => b"HTTP/1.1 200 OK\r\n",
+        201 => b"HTTP/1.1 201 Created\r\n",
+        204 => b"HTTP/1.1 204 No Content\r\n",
+        301 => b"HTTP/1.1 301 Moved Permanently\r\n",
+        302 => b"HTTP/1.1 302 Found\r\n",
+        304 => b"HTTP/1.1 304 Not Modified\r\n",
+        400 => b"HTTP/1.1 400 Bad Request\r\n",
+        404 => b"HTTP/1.1 404 Not Found\r\n",
+        500 => b"HTTP/1.1 500 Internal Server Error\r\n",
+        _ => return None,
+    })
+}
+
 /// Writes a trailer section (after the last chunk's `0\r\n`), or nothing and an error.
 pub(crate) fn encode_trailers(out: &mut BytesMut, trailers: &HeaderMap) -> Result<(), ErrorKind> {
     let start = out.len();
@@ -268,6 +292,20 @@ pub(crate) fn encode_trailers(out: &mut BytesMut, trailers: &HeaderMap) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn common_status_lines_are_the_canonical_ones() {
+        for code in 100..600u16 {
+            let Ok(status) = StatusCode::from_u16(code) else {
+                continue;
+            };
+            if let Some(line) = common_status_line(status) {
+                let reason = status.canonical_reason().expect("known");
+                assert_eq!(line, format!("HTTP/1.1 {code} {reason}\r\n").as_bytes());
+            }
+        }
+        assert!(common_status_line(StatusCode::OK).is_some());
+    }
 
     #[test]
     fn line_breakers_are_found_at_every_position() {
