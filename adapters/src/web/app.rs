@@ -440,10 +440,28 @@ impl AppInner {
     /// middlewares to its handler, a sub-application or a static file.
     pub(crate) fn dispatch(
         self: &Arc<Self>,
-        mut request: Request,
+        request: Request,
         path: &str,
     ) -> BoxFuture<Response> {
-        let endpoint: BoxHandler = match self.router.resolve(&request.inner.method, path) {
+        let resolution = self.router.resolve(&request.inner.method, path);
+        self.dispatch_resolved(request, resolution)
+    }
+
+    /// [`AppInner::dispatch`] on the request's own path (a top-level application's): the
+    /// path is read where the request holds it, no copy of the target kept for it.
+    pub(crate) fn dispatch_by_target(self: &Arc<Self>, request: Request) -> BoxFuture<Response> {
+        let resolution = self
+            .router
+            .resolve(&request.inner.method, request.inner.uri.path());
+        self.dispatch_resolved(request, resolution)
+    }
+
+    fn dispatch_resolved(
+        self: &Arc<Self>,
+        mut request: Request,
+        resolution: Resolution,
+    ) -> BoxFuture<Response> {
+        let endpoint: BoxHandler = match resolution {
             Resolution::Match(m) => {
                 request.inner.match_info = m.params;
                 match self.targets.get(m.route.index()).and_then(Option::as_ref) {

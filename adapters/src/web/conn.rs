@@ -67,8 +67,9 @@ struct Exchange {
     /// A request's head (without body) kept for `on_response_prepare` and the log.
     info: Option<Request>,
     method: http::Method,
-    /// The request target, for logs (a reference-counted copy, no allocation).
-    uri: sansweb_core::h1::RequestTarget,
+    /// The request target, for logs (a reference-counted copy, no allocation); `None`
+    /// when no log that names it is on (a copy and a drop saved per request).
+    uri: Option<sansweb_core::h1::RequestTarget>,
     /// When the request started, for the access log; `None` when that log is off (a
     /// clock read per request saved).
     started: Option<Instant>,
@@ -78,6 +79,11 @@ struct Exchange {
 }
 
 impl Exchange {
+    /// The request's path, for logs.
+    fn path(&self) -> &str {
+        self.uri.as_ref().map_or("-", |uri| uri.path())
+    }
+
     /// The handler reads the body and its window has room.
     fn body_wants_more(&self) -> bool {
         self.body.as_ref().is_some_and(|body| {
@@ -375,7 +381,12 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
     fn start_request(&mut self, head: RequestHead, bodiless: bool) {
         let body: Option<BodyHandle> =
             (!bodiless).then(|| Arc::new(Mutex::new(BodyShared::default())));
-        let uri = head.uri.clone();
+        let started = tracing::enabled!(target: "sansweb::access", tracing::Level::INFO)
+            .then(|| self.rt.now());
+        // Kept only for a log that can be seen: the access log, or an error's.
+        let uri = (started.is_some()
+            || tracing::enabled!(target: "sansweb::server", tracing::Level::ERROR))
+        .then(|| head.uri.clone());
         let request = Request::from_parts(RequestParts {
             method: head.method,
             uri: head.uri,
@@ -391,7 +402,7 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
         });
         let info = (!self.app.on_response_prepare.is_empty()).then(|| request.head_only());
         let method = request.inner.method.clone();
-        let handler = self.app.dispatch(request, uri.path());
+        let handler = self.app.dispatch_by_target(request);
         self.exchange = Some(Exchange {
             body,
             body_done: bodiless,
@@ -399,8 +410,7 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
             info,
             method,
             uri,
-            started: tracing::enabled!(target: "sansweb::access", tracing::Level::INFO)
-                .then(|| self.rt.now()),
+            started,
             streaming: None,
             status: 0,
             sent_bytes: 0,
@@ -429,7 +439,7 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
             Poll::Pending => return !could_drain && can_drain(ex),
             Poll::Ready(Ok(response)) => response,
             Poll::Ready(Err(())) => {
-                tracing::error!(target: "sansweb::server", "handler for {} {} panicked", ex.method, ex.uri.path());
+                tracing::error!(target: "sansweb::server", "handler for {} {} panicked", ex.method, ex.path());
                 ex.handler = None;
                 let mut error =
                     HttpError::new(http::StatusCode::INTERNAL_SERVER_ERROR).into_response();
@@ -496,7 +506,7 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
             Ok(()) if ex.streaming.is_none() => self.finish_exchange(),
             Ok(()) => {}
             Err(e) => {
-                tracing::error!(target: "sansweb::server", "response for {} {} refused: {e}", ex.method, ex.uri.path());
+                tracing::error!(target: "sansweb::server", "response for {} {} refused: {e}", ex.method, ex.path());
                 ex.streaming = None;
                 self.send_internal_error(now);
             }
@@ -541,14 +551,14 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
                     gathered += chunk.len().max(1);
                     ex.sent_bytes += chunk.len() as u64;
                     if let Err(e) = self.conn.send_data(self.rt.now(), chunk) {
-                        tracing::error!(target: "sansweb::server", "streamed body for {}: {e}", ex.uri.path());
+                        tracing::error!(target: "sansweb::server", "streamed body for {}: {e}", ex.path());
                         ex.streaming = None;
                     }
                 }
                 Poll::Ready(None) => {
                     ex.streaming = None;
                     if let Err(e) = self.conn.send_end(self.rt.now(), None) {
-                        tracing::error!(target: "sansweb::server", "streamed body for {}: {e}", ex.uri.path());
+                        tracing::error!(target: "sansweb::server", "streamed body for {}: {e}", ex.path());
                     }
                     self.finish_exchange();
                     return true;
@@ -556,7 +566,7 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
                 Poll::Ready(Some(Err(e))) => {
                     // The body failed halfway: end the connection so the client sees a
                     // truncated response, not a complete one.
-                    tracing::error!(target: "sansweb::server", "streamed body for {} failed: {e}", ex.uri.path());
+                    tracing::error!(target: "sansweb::server", "streamed body for {} failed: {e}", ex.path());
                     ex.streaming = None;
                     self.exchange = None;
                     self.aborted = true;
@@ -577,7 +587,7 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
                 "{} \"{} {}\" {} {} {:.6}s",
                 self.remote.map(|a| a.ip().to_string()).unwrap_or_else(|| "-".into()),
                 ex.method,
-                ex.uri.path(),
+                ex.path(),
                 ex.status,
                 ex.sent_bytes,
                 ex.started
