@@ -81,11 +81,11 @@ where
 {
     // No sizing pass: the buffer grows by doubling, and a response's buffer was reserved
     // for a batch of heads already.
-    let mut added = added;
+    let mut date = added.date.as_ref();
     for (name, value) in headers {
         // The head's own `Date` wins over the connection's.
-        if added.date.is_some() && *name == http::header::DATE {
-            added.date = None;
+        if date.is_some() && *name == http::header::DATE {
+            date = None;
         }
         let value = value.as_bytes();
         if has_line_breaker(value) {
@@ -104,17 +104,15 @@ where
     // most of the cost of writing a short head.
     let mut tail = [0u8; TAIL_MAX];
     let mut len = 0;
-    if let Some(date) = &added.date {
+    if let Some(date) = date {
         len = put(&mut tail, len, b"date: ");
         len = put(&mut tail, len, date);
         len = put(&mut tail, len, b"\r\n");
     }
     if let Some(n) = added.content_length {
         len = put(&mut tail, len, b"content-length: ");
-        let digits = itoa_u64(n);
-        let digits = &digits.buf[digits.start..];
-        tail[len..len + digits.len()].copy_from_slice(digits);
-        len = put(&mut tail, len + digits.len(), b"\r\n");
+        len = put_decimal(&mut tail, len, n);
+        len = put(&mut tail, len, b"\r\n");
     }
     if added.chunked {
         len = put(&mut tail, len, b"transfer-encoding: chunked\r\n");
@@ -141,24 +139,21 @@ fn put(buf: &mut [u8; TAIL_MAX], at: usize, bytes: &[u8]) -> usize {
     at + bytes.len()
 }
 
-/// Decimal digits of a u64 without allocating.
-pub(crate) struct Digits {
-    buf: [u8; 20],
-    start: usize,
-}
-
-pub(crate) fn itoa_u64(mut n: u64) -> Digits {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
+/// Writes `n` in decimal into `buf` at `at`; gives the end. The digits go straight to
+/// their place (counted first), not through a buffer of their own and a second copy.
+fn put_decimal(buf: &mut [u8; TAIL_MAX], at: usize, mut n: u64) -> usize {
+    let mut width = 1;
+    let mut rest = n / 10;
+    while rest > 0 {
+        width += 1;
+        rest /= 10;
     }
-    Digits { buf, start: i }
+    let end = at + width;
+    for slot in buf[at..end].iter_mut().rev() {
+        *slot = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    end
 }
 
 fn version_bytes(version: Version) -> Result<&'static [u8], ErrorKind> {
@@ -292,6 +287,17 @@ pub(crate) fn encode_trailers(out: &mut BytesMut, trailers: &HeaderMap) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimals_are_written_in_place() {
+        for n in [0, 7, 9, 10, 13, 99, 100, 65_535, 1 << 40, u64::MAX] {
+            let mut buf = [b'x'; TAIL_MAX];
+            let end = put_decimal(&mut buf, 3, n);
+            assert_eq!(&buf[3..end], n.to_string().as_bytes());
+            assert_eq!(buf[2], b'x');
+            assert_eq!(buf[end], b'x');
+        }
+    }
 
     #[test]
     fn common_status_lines_are_the_canonical_ones() {
