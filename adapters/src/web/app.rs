@@ -438,11 +438,7 @@ impl App {
 impl AppInner {
     /// Routes `request` (whose path relative to this app is `path`) through the
     /// middlewares to its handler, a sub-application or a static file.
-    pub(crate) fn dispatch(
-        self: &Arc<Self>,
-        request: Request,
-        path: &str,
-    ) -> BoxFuture<Response> {
+    pub(crate) fn dispatch(self: &Arc<Self>, request: Request, path: &str) -> BoxFuture<Response> {
         let resolution = self.router.resolve(&request.inner.method, path);
         self.dispatch_resolved(request, resolution)
     }
@@ -467,9 +463,7 @@ impl AppInner {
                 match self.targets.get(m.route.index()).and_then(Option::as_ref) {
                     // No middleware: the handler is called where it is, with no chain
                     // to build and no reference counts to take and drop per request.
-                    Some(Target::Handler(h)) if self.middlewares.is_empty() => {
-                        return h(request)
-                    }
+                    Some(Target::Handler(h)) if self.middlewares.is_empty() => return h(request),
                     Some(Target::Handler(h)) => h.clone(),
                     Some(Target::SubApp(sub)) => {
                         let sub = sub.clone();

@@ -45,25 +45,13 @@ const STREAM_GATHER: usize = 512 * 1024;
 /// ...and most chunks (three slices each, within the transport's 64 per vectored write).
 const STREAM_GATHER_CHUNKS: usize = 16;
 
-/// A handler future that turns a panic into an error instead of unwinding the task.
-struct CatchUnwind(BoxFuture<Response>);
-
-impl Future for CatchUnwind {
-    type Output = Result<Response, ()>;
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match std::panic::catch_unwind(AssertUnwindSafe(|| self.0.as_mut().poll(cx))) {
-            Ok(poll) => poll.map(Ok),
-            Err(_) => Poll::Ready(Err(())),
-        }
-    }
-}
-
 /// The request being answered.
 struct Exchange {
     /// `None` for a request without a body.
     body: Option<BodyHandle>,
     body_done: bool,
-    handler: Option<CatchUnwind>,
+    /// Polled under `catch_unwind`: a panic becomes a 500, not an unwound task.
+    handler: Option<BoxFuture<Response>>,
     /// A request's head (without body) kept for `on_response_prepare` and the log.
     info: Option<Request>,
     method: http::Method,
@@ -406,7 +394,7 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
         self.exchange = Some(Exchange {
             body,
             body_done: bodiless,
-            handler: Some(CatchUnwind(handler)),
+            handler: Some(handler),
             info,
             method,
             uri,
@@ -432,13 +420,15 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
         // The response stays where the poll put it and is taken apart there: moving it
         // (a few hundred bytes) into a local and again into `start_response` were two
         // copies per request.
-        let mut polled = Pin::new(handler).poll(cx);
+        // Caught here, around the poll itself: a wrapper future that caught it copied
+        // the response once more on its way out.
+        let mut polled = std::panic::catch_unwind(AssertUnwindSafe(|| handler.as_mut().poll(cx)));
         let response = match &mut polled {
             // The handler, in this poll, asked for the body or emptied a full window:
             // body events can flow now, and nothing else would wake this task for them.
-            Poll::Pending => return !could_drain && can_drain(ex),
-            Poll::Ready(Ok(response)) => response,
-            Poll::Ready(Err(())) => {
+            Ok(Poll::Pending) => return !could_drain && can_drain(ex),
+            Ok(Poll::Ready(response)) => response,
+            Err(_) => {
                 tracing::error!(target: "sansweb::server", "handler for {} {} panicked", ex.method, ex.path());
                 ex.handler = None;
                 let mut error =
@@ -471,12 +461,14 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
                 self.date = Some(date);
             }
         }
-        let mut head = ResponseHead::new(response.status);
-        head.reason = response.reason.take();
-        head.headers = std::mem::take(&mut response.headers);
-        ex.status = head.status.as_u16();
+        // The head is lent where the response holds it: moving its fields into a
+        // `ResponseHead` copied them and left an emptied set to drop.
+        let status = response.status;
+        let reason = response.reason.as_deref();
+        let headers = &response.headers;
+        ex.status = status.as_u16();
         if let Some(on_upgrade) = response.on_upgrade.take() {
-            match self.conn.send_response(now, &head) {
+            match self.conn.send_response_parts(now, status, reason, headers) {
                 Ok(()) => {
                     self.upgrade = Some(on_upgrade);
                     // The core switched protocols on this send. Its `Event::Upgrade` may
@@ -495,11 +487,12 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
         let result = match body {
             Body::Full(bytes) => {
                 ex.sent_bytes = bytes.len() as u64;
-                self.conn.send_full_response(now, &head, bytes)
+                self.conn
+                    .send_full_response_parts(now, status, reason, headers, bytes)
             }
             Body::Stream(stream) => {
                 ex.streaming = Some(stream);
-                self.conn.send_response(now, &head)
+                self.conn.send_response_parts(now, status, reason, headers)
             }
         };
         match result {

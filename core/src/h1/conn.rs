@@ -32,12 +32,13 @@
 use super::chunked::{encode_chunk_size, ChunkedDecoder, ChunkedLimits, Decoded};
 use super::config::Config;
 use super::encode::{
-    encode_request, encode_response, encode_trailers, is_valid_text, AddedFields, DATE_LEN,
+    encode_request, encode_response, encode_trailers, is_valid_text, AddedFields, HeadParts,
+    DATE_LEN,
 };
 use super::error::{Blame, Error, ErrorKind};
 use super::exchanges::Exchanges;
 use super::framing::{facts_of, response_has_body, BodyFraming};
-use super::head::{RequestHead, ResponseHead};
+use super::head::{HeaderFields, RequestHead, ResponseHead};
 use super::role::{Client, Exchange, HeadInfo, HeadKind, Role, Server};
 use super::scan::{HeadScanner, ScanLimits};
 use crate::time::TimerTable;
@@ -871,7 +872,7 @@ impl<R: Role> Conn<R> {
             chunked: false,
             connection: Some(b"close"),
         };
-        if encode_response(&mut self.out, &head, added).is_ok() {
+        if encode_response(&mut self.out, HeadParts::from(&head), added).is_ok() {
             self.out.extend_from_slice(body.as_bytes());
         }
     }
@@ -1075,7 +1076,7 @@ impl Conn<Server> {
         now: Instant,
         head: impl Borrow<ResponseHead>,
     ) -> Result<(), Error> {
-        self.respond(now, head.borrow(), None)
+        self.respond(now, head.borrow().into(), None)
     }
 
     /// Sends a whole response with its body in one step (Content-Length is set for it).
@@ -1086,7 +1087,49 @@ impl Conn<Server> {
         head: impl Borrow<ResponseHead>,
         body: Bytes,
     ) -> Result<(), Error> {
-        self.respond(now, head.borrow(), Some(&body))?;
+        self.send_full(now, head.borrow().into(), body)
+    }
+
+    /// [`Conn::send_full_response`] for a head kept as its parts (a server's response
+    /// type that holds them): nothing is moved into a [`ResponseHead`] for the call.
+    /// The head is `HTTP/1.1`; `reason` `None` sends the canonical one.
+    pub fn send_full_response_parts(
+        &mut self,
+        now: Instant,
+        status: StatusCode,
+        reason: Option<&[u8]>,
+        headers: &HeaderFields,
+        body: Bytes,
+    ) -> Result<(), Error> {
+        let head = HeadParts {
+            status,
+            reason,
+            version: Version::HTTP_11,
+            headers,
+        };
+        self.send_full(now, head, body)
+    }
+
+    /// [`Conn::send_response`] for a head kept as its parts, as
+    /// [`Conn::send_full_response_parts`].
+    pub fn send_response_parts(
+        &mut self,
+        now: Instant,
+        status: StatusCode,
+        reason: Option<&[u8]>,
+        headers: &HeaderFields,
+    ) -> Result<(), Error> {
+        let head = HeadParts {
+            status,
+            reason,
+            version: Version::HTTP_11,
+            headers,
+        };
+        self.respond(now, head, None)
+    }
+
+    fn send_full(&mut self, now: Instant, head: HeadParts<'_>, body: Bytes) -> Result<(), Error> {
+        self.respond(now, head, Some(&body))?;
         // The usual case, a body framed by its length: it is the whole message, so it
         // goes out and the message ends here, without `send_data`'s and `send_end`'s
         // checks of a state `respond` has just set.
@@ -1110,7 +1153,7 @@ impl Conn<Server> {
     fn respond(
         &mut self,
         now: Instant,
-        head: &ResponseHead,
+        head: HeadParts<'_>,
         body: Option<&Bytes>,
     ) -> Result<(), Error> {
         self.now = now;
@@ -1145,8 +1188,7 @@ impl Conn<Server> {
                         "101 before the request body was read",
                     )));
                 }
-                encode_response(&mut self.out, head, dated)
-                    .map_err(Error::local)?;
+                encode_response(&mut self.out, head, dated).map_err(Error::local)?;
                 self.switch_protocols();
                 return Ok(());
             }

@@ -6,9 +6,31 @@
 //! reaches the output unless the whole head is valid.
 
 use super::error::ErrorKind;
-use super::head::{RequestHead, ResponseHead};
+use super::head::{HeaderFields, RequestHead, ResponseHead};
 use bytes::BytesMut;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, Version};
+
+/// A response head's parts, lent: what the encoder reads. A server that keeps its
+/// response's fields elsewhere (not in a [`ResponseHead`]) sends them without moving
+/// them into one.
+#[derive(Clone, Copy)]
+pub(crate) struct HeadParts<'a> {
+    pub status: http::StatusCode,
+    pub reason: Option<&'a [u8]>,
+    pub version: Version,
+    pub headers: &'a HeaderFields,
+}
+
+impl<'a> From<&'a ResponseHead> for HeadParts<'a> {
+    fn from(head: &'a ResponseHead) -> Self {
+        HeadParts {
+            status: head.status,
+            reason: head.reason.as_deref(),
+            version: head.version,
+            headers: &head.headers,
+        }
+    }
+}
 
 /// The length of an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the only `Date`
 /// form a sender generates (RFC 9110, 5.6.7).
@@ -230,7 +252,7 @@ pub(crate) fn encode_request(
 /// Writes a response head, or nothing and an error.
 pub(crate) fn encode_response(
     out: &mut BytesMut,
-    head: &ResponseHead,
+    head: HeadParts<'_>,
     added: AddedFields,
 ) -> Result<(), ErrorKind> {
     // The usual status lines, whole: one copy, no reason lookup or check.
@@ -242,7 +264,7 @@ pub(crate) fn encode_response(
         }
     }
     let version = version_bytes(head.version)?;
-    let reason: &[u8] = match &head.reason {
+    let reason: &[u8] = match head.reason {
         Some(reason) => reason,
         None => head.status.canonical_reason().unwrap_or("").as_bytes(),
     };

@@ -600,7 +600,16 @@ mod tests {
     #[test]
     fn sole_catch_all_resolves_as_the_walk_does() {
         let (sole, walked) = pair();
-        for path in ["/", "/a/b", "/a%2Fb/c", "/%FF", "/x?q=1", "a", "", "/caf%C3%A9/"] {
+        for path in [
+            "/",
+            "/a/b",
+            "/a%2Fb/c",
+            "/%FF",
+            "/x?q=1",
+            "a",
+            "",
+            "/caf%C3%A9/",
+        ] {
             for method in [Method::GET, Method::HEAD, Method::POST] {
                 assert_eq!(
                     sole.resolve(&method, path),
