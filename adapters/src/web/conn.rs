@@ -99,6 +99,10 @@ struct Connection<R: Runtime, S> {
     upgraded: bool,
     /// A streamed body failed: close once what was written so far is flushed.
     aborted: bool,
+    /// The core's last `poll_event` gave nothing and nothing was handed to it since
+    /// (input, a timeout, a send): asking again would give nothing again. A keep-alive
+    /// request asked five times, three of them for nothing.
+    events_drained: bool,
     id: u64,
     waker_slot: WakerSlot,
     /// The waker last left in `waker_slot`: parking again with the same one (every
@@ -168,6 +172,7 @@ pub(crate) async fn serve_connection<R: Runtime, S: Stream>(
         upgrade: None,
         upgraded: false,
         aborted: false,
+        events_drained: false,
         rt,
     };
     let outcome = poll_fn(|cx| connection.poll(cx)).await;
@@ -248,7 +253,10 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
                     .transport
                     .poll_read_into(cx, &mut self.conn, || rt.now())
                 {
-                    Poll::Ready(Ok(_)) => progress = true,
+                    Poll::Ready(Ok(_)) => {
+                        self.events_drained = false;
+                        progress = true;
+                    }
                     Poll::Ready(Err(_)) => return Poll::Ready(Outcome::Done),
                     Poll::Pending => read_blocked = true,
                 }
@@ -276,6 +284,7 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
                     let mut timer_cx = Context::from_waker(&self.timer_waker);
                     if Pin::new(&mut self.timer).poll(&mut timer_cx).is_ready() {
                         self.conn.handle_timeout(self.rt.now());
+                        self.events_drained = false;
                         if let Some(next) = self.conn.poll_timeout() {
                             self.timer.reset(next);
                         }
@@ -316,7 +325,11 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
                     break;
                 }
             }
+            if self.events_drained {
+                break;
+            }
             let Some(event) = self.conn.poll_event() else {
+                self.events_drained = true;
                 break;
             };
             progress = true;
@@ -444,6 +457,8 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
 
     fn start_response(&mut self, response: &mut Response) {
         let Some(ex) = &mut self.exchange else { return };
+        // A send can give the core events: the next pipelined head, an upgrade.
+        self.events_drained = false;
         if let Some(info) = &ex.info {
             for hook in &self.app.on_response_prepare {
                 hook(info, response);
@@ -507,6 +522,7 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
     }
 
     fn send_internal_error(&mut self, now: Instant) {
+        self.events_drained = false;
         let head = ResponseHead::new(http::StatusCode::INTERNAL_SERVER_ERROR);
         let _ = self.conn.send_full_response(
             now,
@@ -538,7 +554,12 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
             let Some(stream) = &mut ex.streaming else {
                 break;
             };
-            match stream.as_mut().poll_next(cx) {
+            let polled = stream.as_mut().poll_next(cx);
+            if polled.is_ready() {
+                // What follows sends to the core (or ends the exchange).
+                self.events_drained = false;
+            }
+            match polled {
                 Poll::Pending => break,
                 Poll::Ready(Some(Ok(chunk))) => {
                     gathered += chunk.len().max(1);
