@@ -162,8 +162,9 @@ pub struct Conn<R: Role> {
     /// `out` is one allocation of at most `OUT_RESERVE_LONE` bytes: kept while the
     /// connection is idle (see `release_idle_buffers`).
     out_small: bool,
-    /// The empty read buffer last found small enough to keep while idle (its address and
-    /// capacity): the same view needs no second look (see `release_idle_buffers`).
+    /// The allocation of the read buffer last found small enough to keep while idle (its
+    /// start and end addresses): a view within it needs no second look (see
+    /// `release_idle_buffers`).
     idle_read_view: (usize, usize),
     /// Server: the `Date` value written on every response whose head has none (see
     /// [`Conn::set_date`]).
@@ -790,13 +791,20 @@ impl<R: Role> Conn<R> {
         // buffer still shared (a head or body slice the application holds) cannot be
         // reclaimed and is given back too: kept, it could pin a large allocation for
         // the whole idle spell once the application drops its slice.
-        // The verdict is remembered for the view it was given on: `poll_event` comes here
-        // several times per idle spell, and a view that has not moved (same address,
-        // same capacity) is over the same allocation.
-        let view = (self.read_buf.as_ptr() as usize, self.read_buf.capacity());
-        if self.read_buf.is_empty() && view.1 > 0 && view != self.idle_read_view {
+        // The verdict is remembered for the allocation it was given on: each request's
+        // head, split off the front, moves the view's start but not its end, and a view
+        // that still ends where that allocation ends, starting within it, is over the
+        // same allocation (one that grew was reallocated: its end moved). Checking again
+        // on every request cost a reclaim each time.
+        let start = self.read_buf.as_ptr() as usize;
+        let capacity = self.read_buf.capacity();
+        let end = start.wrapping_add(capacity);
+        let (known_start, known_end) = self.idle_read_view;
+        let known_small = known_end != 0 && known_start <= start && end == known_end;
+        if self.read_buf.is_empty() && capacity > 0 && !known_small {
             if self.read_buf.try_reclaim(READ_RESERVE) && self.read_buf.capacity() <= READ_RESERVE {
-                self.idle_read_view = (self.read_buf.as_ptr() as usize, self.read_buf.capacity());
+                let start = self.read_buf.as_ptr() as usize;
+                self.idle_read_view = (start, start.wrapping_add(self.read_buf.capacity()));
             } else {
                 self.read_buf = BytesMut::new();
             }
