@@ -32,15 +32,18 @@ fn fields(list: &[(header::HeaderName, &'static str)]) -> HeaderFields {
     fields
 }
 
+/// Status, reason, fields, body.
+type Case = (
+    StatusCode,
+    Option<&'static [u8]>,
+    &'static [(header::HeaderName, &'static str)],
+    &'static [u8],
+);
+
 #[test]
 fn parts_encode_as_the_head_does() {
     let now = Instant::now();
-    let cases: &[(
-        StatusCode,
-        Option<&[u8]>,
-        &[(header::HeaderName, &'static str)],
-        &[u8],
-    )] = &[
+    let cases: &[Case] = &[
         (
             StatusCode::OK,
             None,
