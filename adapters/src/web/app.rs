@@ -438,15 +438,32 @@ impl App {
 impl AppInner {
     /// Routes `request` (whose path relative to this app is `path`) through the
     /// middlewares to its handler, a sub-application or a static file.
-    pub(crate) fn dispatch(
+    pub(crate) fn dispatch(self: &Arc<Self>, request: Request, path: &str) -> BoxFuture<Response> {
+        let resolution = self.router.resolve(&request.inner.method, path);
+        self.dispatch_resolved(request, resolution)
+    }
+
+    /// [`AppInner::dispatch`] on the request's own path (a top-level application's): the
+    /// path is read where the request holds it, no copy of the target kept for it.
+    pub(crate) fn dispatch_by_target(self: &Arc<Self>, request: Request) -> BoxFuture<Response> {
+        let resolution = self
+            .router
+            .resolve(&request.inner.method, request.inner.uri.path());
+        self.dispatch_resolved(request, resolution)
+    }
+
+    fn dispatch_resolved(
         self: &Arc<Self>,
         mut request: Request,
-        path: &str,
+        resolution: Resolution,
     ) -> BoxFuture<Response> {
-        let endpoint: BoxHandler = match self.router.resolve(&request.inner.method, path) {
+        let endpoint: BoxHandler = match resolution {
             Resolution::Match(m) => {
                 request.inner.match_info = m.params;
                 match self.targets.get(m.route.index()).and_then(Option::as_ref) {
+                    // No middleware: the handler is called where it is, with no chain
+                    // to build and no reference counts to take and drop per request.
+                    Some(Target::Handler(h)) if self.middlewares.is_empty() => return h(request),
                     Some(Target::Handler(h)) => h.clone(),
                     Some(Target::SubApp(sub)) => {
                         let sub = sub.clone();

@@ -28,7 +28,7 @@ use super::upgrade::{DynRuntime, OnUpgrade, Upgraded};
 use crate::driver::Transport;
 use crate::rt::{Runtime, Stream, Timer};
 use bytes::Bytes;
-use http::{header, HeaderValue};
+use http::HeaderValue;
 use sansweb_core::h1::{Conn, Event, RequestHead, ResponseHead, Server};
 use std::cell::RefCell;
 use std::future::{poll_fn, Future};
@@ -45,30 +45,19 @@ const STREAM_GATHER: usize = 512 * 1024;
 /// ...and most chunks (three slices each, within the transport's 64 per vectored write).
 const STREAM_GATHER_CHUNKS: usize = 16;
 
-/// A handler future that turns a panic into an error instead of unwinding the task.
-struct CatchUnwind(BoxFuture<Response>);
-
-impl Future for CatchUnwind {
-    type Output = Result<Response, ()>;
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match std::panic::catch_unwind(AssertUnwindSafe(|| self.0.as_mut().poll(cx))) {
-            Ok(poll) => poll.map(Ok),
-            Err(_) => Poll::Ready(Err(())),
-        }
-    }
-}
-
 /// The request being answered.
 struct Exchange {
     /// `None` for a request without a body.
     body: Option<BodyHandle>,
     body_done: bool,
-    handler: Option<CatchUnwind>,
+    /// Polled under `catch_unwind`: a panic becomes a 500, not an unwound task.
+    handler: Option<BoxFuture<Response>>,
     /// A request's head (without body) kept for `on_response_prepare` and the log.
     info: Option<Request>,
     method: http::Method,
-    /// The request target, for logs (a reference-counted copy, no allocation).
-    uri: sansweb_core::h1::RequestTarget,
+    /// The request target, for logs (a reference-counted copy, no allocation); `None`
+    /// when no log that names it is on (a copy and a drop saved per request).
+    uri: Option<sansweb_core::h1::RequestTarget>,
     /// When the request started, for the access log; `None` when that log is off (a
     /// clock read per request saved).
     started: Option<Instant>,
@@ -78,6 +67,11 @@ struct Exchange {
 }
 
 impl Exchange {
+    /// The request's path, for logs.
+    fn path(&self) -> &str {
+        self.uri.as_ref().map_or("-", |uri| uri.path())
+    }
+
     /// The handler reads the body and its window has room.
     fn body_wants_more(&self) -> bool {
         self.body.as_ref().is_some_and(|body| {
@@ -105,6 +99,10 @@ struct Connection<R: Runtime, S> {
     upgraded: bool,
     /// A streamed body failed: close once what was written so far is flushed.
     aborted: bool,
+    /// The core's last `poll_event` gave nothing and nothing was handed to it since
+    /// (input, a timeout, a send): asking again would give nothing again. A keep-alive
+    /// request asked five times, three of them for nothing.
+    events_drained: bool,
     id: u64,
     waker_slot: WakerSlot,
     /// The waker last left in `waker_slot`: parking again with the same one (every
@@ -174,6 +172,7 @@ pub(crate) async fn serve_connection<R: Runtime, S: Stream>(
         upgrade: None,
         upgraded: false,
         aborted: false,
+        events_drained: false,
         rt,
     };
     let outcome = poll_fn(|cx| connection.poll(cx)).await;
@@ -254,7 +253,10 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
                     .transport
                     .poll_read_into(cx, &mut self.conn, || rt.now())
                 {
-                    Poll::Ready(Ok(_)) => progress = true,
+                    Poll::Ready(Ok(_)) => {
+                        self.events_drained = false;
+                        progress = true;
+                    }
                     Poll::Ready(Err(_)) => return Poll::Ready(Outcome::Done),
                     Poll::Pending => read_blocked = true,
                 }
@@ -282,6 +284,7 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
                     let mut timer_cx = Context::from_waker(&self.timer_waker);
                     if Pin::new(&mut self.timer).poll(&mut timer_cx).is_ready() {
                         self.conn.handle_timeout(self.rt.now());
+                        self.events_drained = false;
                         if let Some(next) = self.conn.poll_timeout() {
                             self.timer.reset(next);
                         }
@@ -322,7 +325,11 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
                     break;
                 }
             }
+            if self.events_drained {
+                break;
+            }
             let Some(event) = self.conn.poll_event() else {
+                self.events_drained = true;
                 break;
             };
             progress = true;
@@ -375,7 +382,12 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
     fn start_request(&mut self, head: RequestHead, bodiless: bool) {
         let body: Option<BodyHandle> =
             (!bodiless).then(|| Arc::new(Mutex::new(BodyShared::default())));
-        let uri = head.uri.clone();
+        let started = tracing::enabled!(target: "sansweb::access", tracing::Level::INFO)
+            .then(|| self.rt.now());
+        // Kept only for a log that can be seen: the access log, or an error's.
+        let uri = (started.is_some()
+            || tracing::enabled!(target: "sansweb::server", tracing::Level::ERROR))
+        .then(|| head.uri.clone());
         let request = Request::from_parts(RequestParts {
             method: head.method,
             uri: head.uri,
@@ -391,16 +403,15 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
         });
         let info = (!self.app.on_response_prepare.is_empty()).then(|| request.head_only());
         let method = request.inner.method.clone();
-        let handler = self.app.dispatch(request, uri.path());
+        let handler = self.app.dispatch_by_target(request);
         self.exchange = Some(Exchange {
             body,
             body_done: bodiless,
-            handler: Some(CatchUnwind(handler)),
+            handler: Some(handler),
             info,
             method,
             uri,
-            started: tracing::enabled!(target: "sansweb::access", tracing::Level::INFO)
-                .then(|| self.rt.now()),
+            started,
             streaming: None,
             status: 0,
             sent_bytes: 0,
@@ -422,14 +433,16 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
         // The response stays where the poll put it and is taken apart there: moving it
         // (a few hundred bytes) into a local and again into `start_response` were two
         // copies per request.
-        let mut polled = Pin::new(handler).poll(cx);
+        // Caught here, around the poll itself: a wrapper future that caught it copied
+        // the response once more on its way out.
+        let mut polled = std::panic::catch_unwind(AssertUnwindSafe(|| handler.as_mut().poll(cx)));
         let response = match &mut polled {
             // The handler, in this poll, asked for the body or emptied a full window:
             // body events can flow now, and nothing else would wake this task for them.
-            Poll::Pending => return !could_drain && can_drain(ex),
-            Poll::Ready(Ok(response)) => response,
-            Poll::Ready(Err(())) => {
-                tracing::error!(target: "sansweb::server", "handler for {} {} panicked", ex.method, ex.uri.path());
+            Ok(Poll::Pending) => return !could_drain && can_drain(ex),
+            Ok(Poll::Ready(response)) => response,
+            Err(_) => {
+                tracing::error!(target: "sansweb::server", "handler for {} {} panicked", ex.method, ex.path());
                 ex.handler = None;
                 let mut error =
                     HttpError::new(http::StatusCode::INTERNAL_SERVER_ERROR).into_response();
@@ -444,23 +457,33 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
 
     fn start_response(&mut self, response: &mut Response) {
         let Some(ex) = &mut self.exchange else { return };
+        // A send can give the core events: the next pipelined head, an upgrade.
+        self.events_drained = false;
         if let Some(info) = &ex.info {
             for hook in &self.app.on_response_prepare {
                 hook(info, response);
             }
         }
         let now = self.rt.now();
-        if response.headers.first(header::DATE.as_str()).is_none() {
-            response
-                .headers
-                .push(header::DATE, date_at(&mut self.date, now));
+        // The core writes the `Date` of the current second on every response that has
+        // none: told once per second, not pushed into (and looked up in, and dropped
+        // from) each response's fields.
+        match &self.date {
+            Some(date) if date.from <= now && now < date.until => {}
+            _ => {
+                let date = http_date_now(now);
+                let _ = self.conn.set_date(Some(date.value.as_bytes()));
+                self.date = Some(date);
+            }
         }
-        let mut head = ResponseHead::new(response.status);
-        head.reason = response.reason.take();
-        head.headers = std::mem::take(&mut response.headers);
-        ex.status = head.status.as_u16();
+        // The head is lent where the response holds it: moving its fields into a
+        // `ResponseHead` copied them and left an emptied set to drop.
+        let status = response.status;
+        let reason = response.reason.as_deref();
+        let headers = &response.headers;
+        ex.status = status.as_u16();
         if let Some(on_upgrade) = response.on_upgrade.take() {
-            match self.conn.send_response(now, &head) {
+            match self.conn.send_response_parts(now, status, reason, headers) {
                 Ok(()) => {
                     self.upgrade = Some(on_upgrade);
                     // The core switched protocols on this send. Its `Event::Upgrade` may
@@ -479,18 +502,19 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
         let result = match body {
             Body::Full(bytes) => {
                 ex.sent_bytes = bytes.len() as u64;
-                self.conn.send_full_response(now, &head, bytes)
+                self.conn
+                    .send_full_response_parts(now, status, reason, headers, bytes)
             }
             Body::Stream(stream) => {
                 ex.streaming = Some(stream);
-                self.conn.send_response(now, &head)
+                self.conn.send_response_parts(now, status, reason, headers)
             }
         };
         match result {
             Ok(()) if ex.streaming.is_none() => self.finish_exchange(),
             Ok(()) => {}
             Err(e) => {
-                tracing::error!(target: "sansweb::server", "response for {} {} refused: {e}", ex.method, ex.uri.path());
+                tracing::error!(target: "sansweb::server", "response for {} {} refused: {e}", ex.method, ex.path());
                 ex.streaming = None;
                 self.send_internal_error(now);
             }
@@ -498,6 +522,7 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
     }
 
     fn send_internal_error(&mut self, now: Instant) {
+        self.events_drained = false;
         let head = ResponseHead::new(http::StatusCode::INTERNAL_SERVER_ERROR);
         let _ = self.conn.send_full_response(
             now,
@@ -529,20 +554,25 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
             let Some(stream) = &mut ex.streaming else {
                 break;
             };
-            match stream.as_mut().poll_next(cx) {
+            let polled = stream.as_mut().poll_next(cx);
+            if polled.is_ready() {
+                // What follows sends to the core (or ends the exchange).
+                self.events_drained = false;
+            }
+            match polled {
                 Poll::Pending => break,
                 Poll::Ready(Some(Ok(chunk))) => {
                     gathered += chunk.len().max(1);
                     ex.sent_bytes += chunk.len() as u64;
                     if let Err(e) = self.conn.send_data(self.rt.now(), chunk) {
-                        tracing::error!(target: "sansweb::server", "streamed body for {}: {e}", ex.uri.path());
+                        tracing::error!(target: "sansweb::server", "streamed body for {}: {e}", ex.path());
                         ex.streaming = None;
                     }
                 }
                 Poll::Ready(None) => {
                     ex.streaming = None;
                     if let Err(e) = self.conn.send_end(self.rt.now(), None) {
-                        tracing::error!(target: "sansweb::server", "streamed body for {}: {e}", ex.uri.path());
+                        tracing::error!(target: "sansweb::server", "streamed body for {}: {e}", ex.path());
                     }
                     self.finish_exchange();
                     return true;
@@ -550,7 +580,7 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
                 Poll::Ready(Some(Err(e))) => {
                     // The body failed halfway: end the connection so the client sees a
                     // truncated response, not a complete one.
-                    tracing::error!(target: "sansweb::server", "streamed body for {} failed: {e}", ex.uri.path());
+                    tracing::error!(target: "sansweb::server", "streamed body for {} failed: {e}", ex.path());
                     ex.streaming = None;
                     self.exchange = None;
                     self.aborted = true;
@@ -571,7 +601,7 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
                 "{} \"{} {}\" {} {} {:.6}s",
                 self.remote.map(|a| a.ip().to_string()).unwrap_or_else(|| "-".into()),
                 ex.method,
-                ex.uri.path(),
+                ex.path(),
                 ex.status,
                 ex.sent_bytes,
                 ex.started
@@ -579,19 +609,6 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
             );
         }
         self.exchange = None;
-    }
-}
-
-/// The `Date` value at `now`: the connection's copy while it holds, else the thread's.
-fn date_at(cache: &mut Option<CachedDate>, now: Instant) -> HeaderValue {
-    match cache {
-        Some(date) if date.from <= now && now < date.until => date.value.clone(),
-        _ => {
-            let date = http_date_now(now);
-            let value = date.value.clone();
-            *cache = Some(date);
-            value
-        }
     }
 }
 

@@ -31,11 +31,14 @@
 
 use super::chunked::{encode_chunk_size, ChunkedDecoder, ChunkedLimits, Decoded};
 use super::config::Config;
-use super::encode::{encode_request, encode_response, encode_trailers, AddedFields};
+use super::encode::{
+    encode_request, encode_response, encode_trailers, is_valid_text, AddedFields, HeadParts,
+    DATE_LEN,
+};
 use super::error::{Blame, Error, ErrorKind};
 use super::exchanges::Exchanges;
 use super::framing::{facts_of, response_has_body, BodyFraming};
-use super::head::{RequestHead, ResponseHead};
+use super::head::{HeaderFields, RequestHead, ResponseHead};
 use super::role::{Client, Exchange, HeadInfo, HeadKind, Role, Server};
 use super::scan::{HeadScanner, ScanLimits};
 use crate::time::TimerTable;
@@ -159,9 +162,13 @@ pub struct Conn<R: Role> {
     /// `out` is one allocation of at most `OUT_RESERVE_LONE` bytes: kept while the
     /// connection is idle (see `release_idle_buffers`).
     out_small: bool,
-    /// The empty read buffer last found small enough to keep while idle (its address and
-    /// capacity): the same view needs no second look (see `release_idle_buffers`).
+    /// The allocation of the read buffer last found small enough to keep while idle (its
+    /// start and end addresses): a view within it needs no second look (see
+    /// `release_idle_buffers`).
     idle_read_view: (usize, usize),
+    /// Server: the `Date` value written on every response whose head has none (see
+    /// [`Conn::set_date`]).
+    date: Option<[u8; DATE_LEN]>,
     out_queue: VecDeque<Bytes>,
     timers: TimerTable<3>,
     pending: VecDeque<Event<R::Incoming>>,
@@ -201,6 +208,7 @@ impl<R: Role> Conn<R> {
             out: BytesMut::new(),
             out_small: false,
             idle_read_view: (0, 0),
+            date: None,
             out_queue: VecDeque::new(),
             timers,
             pending: VecDeque::new(),
@@ -783,13 +791,20 @@ impl<R: Role> Conn<R> {
         // buffer still shared (a head or body slice the application holds) cannot be
         // reclaimed and is given back too: kept, it could pin a large allocation for
         // the whole idle spell once the application drops its slice.
-        // The verdict is remembered for the view it was given on: `poll_event` comes here
-        // several times per idle spell, and a view that has not moved (same address,
-        // same capacity) is over the same allocation.
-        let view = (self.read_buf.as_ptr() as usize, self.read_buf.capacity());
-        if self.read_buf.is_empty() && view.1 > 0 && view != self.idle_read_view {
+        // The verdict is remembered for the allocation it was given on: each request's
+        // head, split off the front, moves the view's start but not its end, and a view
+        // that still ends where that allocation ends, starting within it, is over the
+        // same allocation (one that grew was reallocated: its end moved). Checking again
+        // on every request cost a reclaim each time.
+        let start = self.read_buf.as_ptr() as usize;
+        let capacity = self.read_buf.capacity();
+        let end = start.wrapping_add(capacity);
+        let (known_start, known_end) = self.idle_read_view;
+        let known_small = known_end != 0 && known_start <= start && end == known_end;
+        if self.read_buf.is_empty() && capacity > 0 && !known_small {
             if self.read_buf.try_reclaim(READ_RESERVE) && self.read_buf.capacity() <= READ_RESERVE {
-                self.idle_read_view = (self.read_buf.as_ptr() as usize, self.read_buf.capacity());
+                let start = self.read_buf.as_ptr() as usize;
+                self.idle_read_view = (start, start.wrapping_add(self.read_buf.capacity()));
             } else {
                 self.read_buf = BytesMut::new();
             }
@@ -860,11 +875,12 @@ impl<R: Role> Conn<R> {
             http::HeaderValue::from_static("text/plain; charset=utf-8"),
         );
         let added = AddedFields {
+            date: self.date,
             content_length: Some(body.len() as u64),
             chunked: false,
             connection: Some(b"close"),
         };
-        if encode_response(&mut self.out, &head, added).is_ok() {
+        if encode_response(&mut self.out, HeadParts::from(&head), added).is_ok() {
             self.out.extend_from_slice(body.as_bytes());
         }
     }
@@ -1034,6 +1050,28 @@ fn scanner_is_fresh(scanner: &HeadScanner) -> bool {
 }
 
 impl Conn<Server> {
+    /// Sets the `Date` value (an IMF-fixdate, `Sun, 06 Nov 1994 08:49:37 GMT`) written on
+    /// every response whose head carries no `Date` of its own, until it is set again; a
+    /// server with a clock calls this when the second changes. Added by the encoder as
+    /// one fixed-size line, it costs a response no header field to build, look up,
+    /// check and drop. Refused (and `false`) unless `value` is exactly an IMF-fixdate's
+    /// length of field-value bytes; `None` stops adding one.
+    pub fn set_date(&mut self, value: Option<&[u8]>) -> bool {
+        match value {
+            None => {
+                self.date = None;
+                true
+            }
+            Some(value) => match <[u8; DATE_LEN]>::try_from(value) {
+                Ok(date) if is_valid_text(&date) => {
+                    self.date = Some(date);
+                    true
+                }
+                _ => false,
+            },
+        }
+    }
+
     /// Starts the response to the oldest unanswered request. Framing follows the head:
     /// `Content-Length` if set, else chunked for HTTP/1.1 clients (the header is added),
     /// else the body runs until close. 1xx heads may precede the final one; a 101 (to a
@@ -1046,7 +1084,7 @@ impl Conn<Server> {
         now: Instant,
         head: impl Borrow<ResponseHead>,
     ) -> Result<(), Error> {
-        self.respond(now, head.borrow(), None)
+        self.respond(now, head.borrow().into(), None)
     }
 
     /// Sends a whole response with its body in one step (Content-Length is set for it).
@@ -1057,7 +1095,63 @@ impl Conn<Server> {
         head: impl Borrow<ResponseHead>,
         body: Bytes,
     ) -> Result<(), Error> {
-        self.respond(now, head.borrow(), Some(&body))?;
+        self.send_full(now, head.borrow().into(), body)
+    }
+
+    /// [`Conn::send_full_response`] for a head kept as its parts (a server's response
+    /// type that holds them): nothing is moved into a [`ResponseHead`] for the call.
+    /// The head is `HTTP/1.1`; `reason` `None` sends the canonical one.
+    pub fn send_full_response_parts(
+        &mut self,
+        now: Instant,
+        status: StatusCode,
+        reason: Option<&[u8]>,
+        headers: &HeaderFields,
+        body: Bytes,
+    ) -> Result<(), Error> {
+        let head = HeadParts {
+            status,
+            reason,
+            version: Version::HTTP_11,
+            headers,
+        };
+        self.send_full(now, head, body)
+    }
+
+    /// [`Conn::send_response`] for a head kept as its parts, as
+    /// [`Conn::send_full_response_parts`].
+    pub fn send_response_parts(
+        &mut self,
+        now: Instant,
+        status: StatusCode,
+        reason: Option<&[u8]>,
+        headers: &HeaderFields,
+    ) -> Result<(), Error> {
+        let head = HeadParts {
+            status,
+            reason,
+            version: Version::HTTP_11,
+            headers,
+        };
+        self.respond(now, head, None)
+    }
+
+    fn send_full(&mut self, now: Instant, head: HeadParts<'_>, body: Bytes) -> Result<(), Error> {
+        self.respond(now, head, Some(&body))?;
+        // The usual case, a body framed by its length: it is the whole message, so it
+        // goes out and the message ends here, without `send_data`'s and `send_end`'s
+        // checks of a state `respond` has just set.
+        if self.writer
+            == (Writer::Body(BodyEncoder::Length {
+                remaining: body.len() as u64,
+            }))
+        {
+            if !body.is_empty() {
+                self.push_body(body);
+            }
+            self.message_sent(now, false);
+            return Ok(());
+        }
         if !body.is_empty() {
             self.send_data(now, body)?;
         }
@@ -1067,7 +1161,7 @@ impl Conn<Server> {
     fn respond(
         &mut self,
         now: Instant,
-        head: &ResponseHead,
+        head: HeadParts<'_>,
         body: Option<&Bytes>,
     ) -> Result<(), Error> {
         self.now = now;
@@ -1081,6 +1175,12 @@ impl Conn<Server> {
             return Err(Error::local(ErrorKind::WrongState("no request to answer")));
         };
         let status = head.status;
+        // The lines the connection adds start with the `Date` it was given, if any (a
+        // head that has its own keeps it: `write_fields` drops ours then).
+        let dated = AddedFields {
+            date: self.date,
+            ..AddedFields::default()
+        };
         if status.is_informational() {
             if body.is_some() {
                 return Err(Error::local(ErrorKind::BodyNotAllowed));
@@ -1096,12 +1196,11 @@ impl Conn<Server> {
                         "101 before the request body was read",
                     )));
                 }
-                encode_response(&mut self.out, head, AddedFields::default())
-                    .map_err(Error::local)?;
+                encode_response(&mut self.out, head, dated).map_err(Error::local)?;
                 self.switch_protocols();
                 return Ok(());
             }
-            encode_response(&mut self.out, head, AddedFields::default()).map_err(Error::local)?;
+            encode_response(&mut self.out, head, dated).map_err(Error::local)?;
             if status == StatusCode::CONTINUE {
                 if let Some(exchange) = self.exchanges.front_mut() {
                     exchange.expect_continue = false;
@@ -1110,12 +1209,12 @@ impl Conn<Server> {
             return Ok(());
         }
         if exchange.method == Method::CONNECT && status.is_success() {
-            encode_response(&mut self.out, head, AddedFields::default()).map_err(Error::local)?;
+            encode_response(&mut self.out, head, dated).map_err(Error::local)?;
             self.switch_protocols();
             return Ok(());
         }
         let facts = facts_of(head.headers.iter_fields()).map_err(Error::local)?;
-        let mut added = AddedFields::default();
+        let mut added = dated;
         let mut keep_alive = exchange.keep_alive
             && !facts.connection_close
             && !self.eof

@@ -6,13 +6,41 @@
 //! reaches the output unless the whole head is valid.
 
 use super::error::ErrorKind;
-use super::head::{RequestHead, ResponseHead};
+use super::head::{HeaderFields, RequestHead, ResponseHead};
 use bytes::BytesMut;
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri, Version};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, Version};
+
+/// A response head's parts, lent: what the encoder reads. A server that keeps its
+/// response's fields elsewhere (not in a [`ResponseHead`]) sends them without moving
+/// them into one.
+#[derive(Clone, Copy)]
+pub(crate) struct HeadParts<'a> {
+    pub status: http::StatusCode,
+    pub reason: Option<&'a [u8]>,
+    pub version: Version,
+    pub headers: &'a HeaderFields,
+}
+
+impl<'a> From<&'a ResponseHead> for HeadParts<'a> {
+    fn from(head: &'a ResponseHead) -> Self {
+        HeadParts {
+            status: head.status,
+            reason: head.reason.as_deref(),
+            version: head.version,
+            headers: &head.headers,
+        }
+    }
+}
+
+/// The length of an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the only `Date`
+/// form a sender generates (RFC 9110, 5.6.7).
+pub(crate) const DATE_LEN: usize = 29;
 
 /// Header lines the connection adds to a head on its own.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct AddedFields {
+    /// A `Date` value, written unless the head has its own.
+    pub date: Option<[u8; DATE_LEN]>,
     pub content_length: Option<u64>,
     pub chunked: bool,
     pub connection: Option<&'static [u8]>,
@@ -75,7 +103,12 @@ where
 {
     // No sizing pass: the buffer grows by doubling, and a response's buffer was reserved
     // for a batch of heads already.
+    let mut date = added.date.as_ref();
     for (name, value) in headers {
+        // The head's own `Date` wins over the connection's.
+        if date.is_some() && *name == http::header::DATE {
+            date = None;
+        }
         let value = value.as_bytes();
         if has_line_breaker(value) {
             out.truncate(head_start);
@@ -93,12 +126,15 @@ where
     // most of the cost of writing a short head.
     let mut tail = [0u8; TAIL_MAX];
     let mut len = 0;
+    if let Some(date) = date {
+        len = put(&mut tail, len, b"date: ");
+        len = put(&mut tail, len, date);
+        len = put(&mut tail, len, b"\r\n");
+    }
     if let Some(n) = added.content_length {
         len = put(&mut tail, len, b"content-length: ");
-        let digits = itoa_u64(n);
-        let digits = &digits.buf[digits.start..];
-        tail[len..len + digits.len()].copy_from_slice(digits);
-        len = put(&mut tail, len + digits.len(), b"\r\n");
+        len = put_decimal(&mut tail, len, n);
+        len = put(&mut tail, len, b"\r\n");
     }
     if added.chunked {
         len = put(&mut tail, len, b"transfer-encoding: chunked\r\n");
@@ -113,10 +149,11 @@ where
     Ok(())
 }
 
-/// Room for every line [`AddedFields`] can add: `content-length: ` and 20 digits,
+/// Room for every line [`AddedFields`] can add: `date: ` and an IMF-fixdate,
+/// `content-length: ` and 20 digits,
 /// `transfer-encoding: chunked`, `connection: keep-alive` (the longest value given),
 /// each with its CRLF, and the empty line.
-const TAIL_MAX: usize = 128;
+const TAIL_MAX: usize = 168;
 
 /// Copies `bytes` into `buf` at `at`; gives the end.
 fn put(buf: &mut [u8; TAIL_MAX], at: usize, bytes: &[u8]) -> usize {
@@ -124,24 +161,21 @@ fn put(buf: &mut [u8; TAIL_MAX], at: usize, bytes: &[u8]) -> usize {
     at + bytes.len()
 }
 
-/// Decimal digits of a u64 without allocating.
-pub(crate) struct Digits {
-    buf: [u8; 20],
-    start: usize,
-}
-
-pub(crate) fn itoa_u64(mut n: u64) -> Digits {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
+/// Writes `n` in decimal into `buf` at `at`; gives the end. The digits go straight to
+/// their place (counted first), not through a buffer of their own and a second copy.
+fn put_decimal(buf: &mut [u8; TAIL_MAX], at: usize, mut n: u64) -> usize {
+    let mut width = 1;
+    let mut rest = n / 10;
+    while rest > 0 {
+        width += 1;
+        rest /= 10;
     }
-    Digits { buf, start: i }
+    let end = at + width;
+    for slot in buf[at..end].iter_mut().rev() {
+        *slot = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    end
 }
 
 fn version_bytes(version: Version) -> Result<&'static [u8], ErrorKind> {
@@ -218,11 +252,19 @@ pub(crate) fn encode_request(
 /// Writes a response head, or nothing and an error.
 pub(crate) fn encode_response(
     out: &mut BytesMut,
-    head: &ResponseHead,
+    head: HeadParts<'_>,
     added: AddedFields,
 ) -> Result<(), ErrorKind> {
+    // The usual status lines, whole: one copy, no reason lookup or check.
+    if head.reason.is_none() && head.version == Version::HTTP_11 {
+        if let Some(line) = common_status_line(head.status) {
+            let head_start = out.len();
+            out.extend_from_slice(line);
+            return write_fields(out, head_start, head.headers.iter_fields(), added);
+        }
+    }
     let version = version_bytes(head.version)?;
-    let reason: &[u8] = match &head.reason {
+    let reason: &[u8] = match head.reason {
         Some(reason) => reason,
         None => head.status.canonical_reason().unwrap_or("").as_bytes(),
     };
@@ -242,6 +284,22 @@ pub(crate) fn encode_response(
     write_fields(out, head_start, head.headers.iter_fields(), added)
 }
 
+/// `HTTP/1.1 <code> <canonical reason>\r\n` for the statuses most responses have.
+fn common_status_line(status: StatusCode) -> Option<&'static [u8]> {
+    Some(match status.as_u16() {
+        200 => b"HTTP/1.1 200 OK\r\n",
+        201 => b"HTTP/1.1 201 Created\r\n",
+        204 => b"HTTP/1.1 204 No Content\r\n",
+        301 => b"HTTP/1.1 301 Moved Permanently\r\n",
+        302 => b"HTTP/1.1 302 Found\r\n",
+        304 => b"HTTP/1.1 304 Not Modified\r\n",
+        400 => b"HTTP/1.1 400 Bad Request\r\n",
+        404 => b"HTTP/1.1 404 Not Found\r\n",
+        500 => b"HTTP/1.1 500 Internal Server Error\r\n",
+        _ => return None,
+    })
+}
+
 /// Writes a trailer section (after the last chunk's `0\r\n`), or nothing and an error.
 pub(crate) fn encode_trailers(out: &mut BytesMut, trailers: &HeaderMap) -> Result<(), ErrorKind> {
     let start = out.len();
@@ -251,6 +309,31 @@ pub(crate) fn encode_trailers(out: &mut BytesMut, trailers: &HeaderMap) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimals_are_written_in_place() {
+        for n in [0, 7, 9, 10, 13, 99, 100, 65_535, 1 << 40, u64::MAX] {
+            let mut buf = [b'x'; TAIL_MAX];
+            let end = put_decimal(&mut buf, 3, n);
+            assert_eq!(&buf[3..end], n.to_string().as_bytes());
+            assert_eq!(buf[2], b'x');
+            assert_eq!(buf[end], b'x');
+        }
+    }
+
+    #[test]
+    fn common_status_lines_are_the_canonical_ones() {
+        for code in 100..600u16 {
+            let Ok(status) = StatusCode::from_u16(code) else {
+                continue;
+            };
+            if let Some(line) = common_status_line(status) {
+                let reason = status.canonical_reason().expect("known");
+                assert_eq!(line, format!("HTTP/1.1 {code} {reason}\r\n").as_bytes());
+            }
+        }
+        assert!(common_status_line(StatusCode::OK).is_some());
+    }
 
     #[test]
     fn line_breakers_are_found_at_every_position() {

@@ -311,6 +311,9 @@ pub struct Router {
     /// lookup for most prefixes of a request path.
     key_lengths: Vec<bool>,
     names: HashMap<String, ResourceId>,
+    /// The table's only resource, when it is a catch-all (`/{tail:.*}`): every path
+    /// resolves to it, so the walk over the index is skipped.
+    sole_catch_all: Option<ResourceId>,
 }
 
 /// FxHash (rustc's), for the index: every lookup hashes a request-path prefix, and SipHash
@@ -371,6 +374,7 @@ impl Router {
         if let Some(name) = name {
             self.names.insert(name.to_owned(), id);
         }
+        self.sole_catch_all = (id.0 == 0 && pattern.matches_every_path()).then_some(id);
         self.resources.push(Resource {
             pattern,
             name: name.map(str::to_owned),
@@ -491,6 +495,21 @@ impl Router {
         let Some(path) = path::canonicalize(path) else {
             return Resolution::NotFound;
         };
+        if let Some(id) = self.sole_catch_all {
+            // What the walk would find, found directly. A method without a route goes
+            // the long way, for its `Allow` list.
+            let resource = &self.resources[id.0];
+            if let Some(route) = resource.route_for(method) {
+                if let Some((params, tail)) = resource.pattern.matches(&path) {
+                    return Resolution::Match(Match {
+                        route,
+                        resource: id,
+                        params,
+                        tail,
+                    });
+                }
+            }
+        }
         let mut allow: Vec<Method> = Vec::new();
         let mut part: &str = &path;
         loop {
@@ -558,5 +577,60 @@ impl Router {
             url.push_str(&q.finish());
         }
         Ok(url)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The catch-all as the only resource (resolved without the walk), and as one of two
+    /// (resolved by the walk): every path and method resolves the same.
+    fn pair() -> (Router, Router) {
+        let mut sole = Router::new();
+        sole.route(Method::GET, "/{tail:.*}").expect("valid");
+        let mut walked = Router::new();
+        walked.route(Method::GET, "/{tail:.*}").expect("valid");
+        walked.route(Method::GET, "/zz/never").expect("valid");
+        assert!(sole.sole_catch_all.is_some() && walked.sole_catch_all.is_none());
+        (sole, walked)
+    }
+
+    #[test]
+    fn sole_catch_all_resolves_as_the_walk_does() {
+        let (sole, walked) = pair();
+        for path in [
+            "/",
+            "/a/b",
+            "/a%2Fb/c",
+            "/%FF",
+            "/x?q=1",
+            "a",
+            "",
+            "/caf%C3%A9/",
+        ] {
+            for method in [Method::GET, Method::HEAD, Method::POST] {
+                assert_eq!(
+                    sole.resolve(&method, path),
+                    walked.resolve(&method, path),
+                    "{method} {path}"
+                );
+            }
+        }
+        match sole.resolve(&Method::GET, "/a/b%20c") {
+            Resolution::Match(m) => assert_eq!(m.params.get("tail"), Some("a/b c")),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn sole_catch_all_agrees_with_the_walk(path in "[/a-y%0-9A-F.?#]{0,24}") {
+            let (sole, walked) = pair();
+            for method in [Method::GET, Method::POST] {
+                prop_assert_eq!(sole.resolve(&method, &path), walked.resolve(&method, &path));
+            }
+        }
     }
 }

@@ -332,6 +332,11 @@ impl Pattern {
         if key.is_empty() { "/" } else { key }.to_owned()
     }
 
+    /// `/{name:.*}`: every path matches (the catch-all route of many apps).
+    pub(crate) fn matches_every_path(&self) -> bool {
+        matches!(&self.matcher, Matcher::Rest { literal, non_empty: false, .. } if literal == "/")
+    }
+
     /// Matches a canonical path. `Some(params, tail)` on a match.
     pub(crate) fn matches(&self, path: &str) -> Option<(Params, Option<String>)> {
         match &self.matcher {
