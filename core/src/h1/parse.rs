@@ -99,12 +99,11 @@ fn check_fields(
         .map(|first| offset_in(buf, first.name.as_bytes())))
 }
 
-/// The fields of a head from the section offset [`check_fields`] gave.
-fn fields_of(head: &Bytes, section_start: Option<usize>) -> HeaderFields {
-    match section_start {
-        Some(start) => HeaderFields::from_section(head.slice(start..)),
-        None => HeaderFields::default(),
-    }
+/// The `fields` fields of `head` from the section offset [`check_fields`] gave (none:
+/// the section is the final empty line).
+fn fields_of(head: Bytes, section_start: Option<usize>, fields: usize) -> HeaderFields {
+    let start = section_start.unwrap_or(head.len().saturating_sub(2));
+    HeaderFields::from_section(head, start, fields)
 }
 
 /// The longest header name `http::HeaderName` takes.
@@ -155,14 +154,13 @@ pub(crate) fn parse_request(
     let version = to_version(req.version);
     let mut facts = FieldFacts::default();
     let section_start = check_fields(&head, req.headers, &mut facts)?;
-    let headers = fields_of(&head, section_start);
+    let fields = req.headers.len();
     Ok((
         RequestHead {
             method,
             uri,
             version,
-            headers,
-            raw: head,
+            headers: fields_of(head, section_start, fields),
         },
         facts,
     ))
@@ -178,6 +176,7 @@ pub(crate) struct ParsedRequest {
     target: Range<usize>,
     version: Version,
     section_start: Option<usize>,
+    fields: usize,
     facts: FieldFacts,
 }
 
@@ -214,6 +213,7 @@ pub(crate) fn parse_request_prefix(
         target,
         version: to_version(req.version),
         section_start,
+        fields: req.headers.len(),
         facts,
     })
 }
@@ -233,14 +233,12 @@ impl ParsedRequest {
         // A target `Uri` refuses is reported first, as when the head is built first.
         let uri = target_of(&head, self.target)?;
         let derived = derived?;
-        let headers = fields_of(&head, self.section_start);
         Ok((
             RequestHead {
                 method: self.method,
                 uri,
                 version: self.version,
-                headers,
-                raw: head,
+                headers: fields_of(head, self.section_start, self.fields),
             },
             derived,
         ))
@@ -402,7 +400,8 @@ fn check_target_form(target: &[u8], method: &Method) -> Result<(), ErrorKind> {
 fn target_of(head: &Bytes, range: Range<usize>) -> Result<RequestTarget, ErrorKind> {
     match RequestTarget::received(head, range.clone()) {
         Some(target) => Ok(target),
-        None => build_uri(head, range).map(RequestTarget::from),
+        None => build_uri(head, range.clone())
+            .map(|uri| RequestTarget::received_built(uri, head, range)),
     }
 }
 
@@ -467,14 +466,13 @@ pub(crate) fn parse_response(
     let version = to_version(res.version);
     let mut facts = FieldFacts::default();
     let section_start = check_fields(&head, res.headers, &mut facts)?;
-    let headers = fields_of(&head, section_start);
+    let fields = res.headers.len();
     Ok((
         ResponseHead {
             status,
             reason,
             version,
-            headers,
-            raw: head,
+            headers: fields_of(head, section_start, fields),
         },
         facts,
     ))
