@@ -5,6 +5,7 @@
 //! checks the request-target form against the method, and gathers the framing facts in
 //! the same pass over the fields.
 
+use super::conn::Event;
 use super::error::ErrorKind;
 use super::framing::FieldFacts;
 use super::head::{trim_ows, HeaderFields, RequestHead, ResponseHead};
@@ -220,28 +221,37 @@ pub(crate) fn parse_request_prefix(
 
 impl ParsedRequest {
     /// Builds the head from its bytes (`head` is the `len` bytes the checks looked at)
-    /// and what the caller derives from its method, version and field facts (the
-    /// connection's view of it), both straight into the result: a head is some 300
-    /// bytes, and every move of it through a temporary is a `memcpy`.
+    /// straight into the event that reports it, and what the caller derives from its
+    /// method, version and field facts (the connection's view of it) into `derived`,
+    /// or the fault into `derived` and no event: a head is 256 bytes, and every move of
+    /// it through a temporary (a tuple, a `Result`) is a `memcpy`.
     #[inline]
     pub(crate) fn finish<I>(
         self,
         head: Bytes,
         derive: impl FnOnce(&Method, Version, &FieldFacts) -> Result<I, ErrorKind>,
-    ) -> Result<(RequestHead, I), ErrorKind> {
-        let derived = derive(&self.method, self.version, &self.facts);
+        derived: &mut Option<Result<I, ErrorKind>>,
+    ) -> Option<Event<RequestHead>> {
+        let meaning = derive(&self.method, self.version, &self.facts);
         // A target `Uri` refuses is reported first, as when the head is built first.
-        let uri = target_of(&head, self.target)?;
-        let derived = derived?;
-        Ok((
-            RequestHead {
-                method: self.method,
-                uri,
-                version: self.version,
-                headers: fields_of(head, self.section_start, self.fields),
-            },
-            derived,
-        ))
+        let uri = match target_of(&head, self.target) {
+            Ok(uri) => uri,
+            Err(kind) => {
+                *derived = Some(Err(kind));
+                return None;
+            }
+        };
+        let failed = meaning.is_err();
+        *derived = Some(meaning);
+        if failed {
+            return None;
+        }
+        Some(Event::Head(RequestHead {
+            method: self.method,
+            uri,
+            version: self.version,
+            headers: fields_of(head, self.section_start, self.fields),
+        }))
     }
 }
 
@@ -538,9 +548,15 @@ mod tests {
             let parsed = parse_request_prefix(input, &limits, false).expect("accepted");
             assert_eq!(parsed.len, head_len, "{input:?}");
             let head = Bytes::copy_from_slice(&input[..head_len]);
-            let (fast, fast_facts) = parsed
-                .finish(head.clone(), |_, _, facts| Ok(facts.clone()))
-                .expect("finish");
+            let mut fast_facts = None;
+            let fast = parsed.finish(
+                head.clone(),
+                |_, _, facts| Ok(facts.clone()),
+                &mut fast_facts,
+            );
+            let (Some(Event::Head(fast)), Some(Ok(fast_facts))) = (fast, fast_facts) else {
+                panic!("finish failed for {input:?}");
+            };
             let fields = fast.raw_headers().count();
             let (slow, slow_facts) = parse_request(head, fields, false).expect("slow");
             assert_eq!(fast, slow);
