@@ -68,6 +68,15 @@ const OUT_RESERVE_LONE: usize = 1024;
 const READ_RESERVE: usize = 1024;
 const OUT_MIN_ROOM: usize = 512;
 
+/// How a received head is reported, once its meaning is applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HeadAs {
+    /// [`Event::Head`].
+    Head,
+    /// [`Event::Informational`] (client side).
+    Informational,
+}
+
 /// What the connection tells its user, one at a time, from [`Conn::poll_event`].
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -379,16 +388,33 @@ impl<R: Role> Conn<R> {
                         // A head that arrived whole is found and parsed in one pass; on
                         // anything else the scanner below takes over, once per head (it
                         // is no longer fresh after looking at these bytes).
-                        if let Some(parsed) =
-                            R::parse_whole_head(&mut self.read_buf, &head_limits, &self.config)
-                        {
-                            self.timers.clear(HEAD_READ);
-                            match parsed {
-                                Ok((head, info)) => return self.on_head(head, info),
-                                Err(kind) => {
-                                    self.fail(Error::peer(kind));
-                                    return self.pending.pop_front();
-                                }
+                        // The event comes back built in place (see `parse_whole_head`) and
+                        // is returned as it is.
+                        let mut info = None;
+                        let event = R::parse_whole_head(
+                            &mut self.read_buf,
+                            &head_limits,
+                            &self.config,
+                            &mut info,
+                        );
+                        match info {
+                            None => {}
+                            Some(Ok(info)) => {
+                                self.timers.clear(HEAD_READ);
+                                // Only the server role takes this path, and a request is
+                                // never interim: the event is the head as it is.
+                                return match self.on_head_info(info) {
+                                    HeadAs::Head => event,
+                                    HeadAs::Informational => event.map(|event| match event {
+                                        Event::Head(head) => R::informational(head),
+                                        other => other,
+                                    }),
+                                };
+                            }
+                            Some(Err(kind)) => {
+                                self.timers.clear(HEAD_READ);
+                                self.fail(Error::peer(kind));
+                                return self.pending.pop_front();
                             }
                         }
                     }
@@ -886,6 +912,16 @@ impl<R: Role> Conn<R> {
     }
 
     fn on_head(&mut self, head: R::Incoming, info: HeadInfo) -> Option<Event<R::Incoming>> {
+        match self.on_head_info(info) {
+            HeadAs::Head => Some(Event::Head(head)),
+            // The client role's Incoming is ResponseHead; reuse the Head slot's value
+            // through the Informational variant.
+            HeadAs::Informational => Some(R::informational(head)),
+        }
+    }
+
+    /// What a received head means for the connection, applied; how to report the head.
+    fn on_head_info(&mut self, info: HeadInfo) -> HeadAs {
         match info.kind {
             HeadKind::Request {
                 method,
@@ -901,7 +937,7 @@ impl<R: Role> Conn<R> {
                     expect_continue,
                 });
                 self.start_body(info.framing);
-                Some(Event::Head(head))
+                HeadAs::Head
             }
             HeadKind::Informational { status } => {
                 self.reader = Reader::Head {
@@ -914,16 +950,14 @@ impl<R: Role> Conn<R> {
                         self.pending.push_back(Event::Continue);
                     }
                 }
-                // The client role's Incoming is ResponseHead; reuse the Head slot's
-                // value through the Informational variant.
-                Some(R::informational(head))
+                HeadAs::Informational
             }
             HeadKind::Switch => {
                 self.reader = Reader::Upgraded;
                 self.writer = Writer::Closed;
                 self.timers.clear_all();
                 self.pending.push_back(Event::Upgrade);
-                Some(Event::Head(head))
+                HeadAs::Head
             }
             HeadKind::Final => {
                 if let Writer::AwaitingContinue(_) = self.writer {
@@ -941,7 +975,7 @@ impl<R: Role> Conn<R> {
                     }
                 }
                 self.start_body(info.framing);
-                Some(Event::Head(head))
+                HeadAs::Head
             }
         }
     }

@@ -117,7 +117,7 @@ impl FieldFacts {
                 // RFC 9112 §3.2: a Host that is not `uri-host [":" port]` (a list such as
                 // `a, b`, whitespace, controls) is answered with 400, like a duplicate: two
                 // readers would pick different hosts (aiohttp CVE-2026-34525).
-                self.host_invalid |= !value.iter().all(|&b| is_host_byte(b));
+                self.host_invalid |= !all_host_bytes(value);
             }
             Framing::Connection => {
                 // Most values are one keyword (a browser's `keep-alive`): the whole value
@@ -254,15 +254,41 @@ pub(crate) fn parse_content_length(value: &[u8]) -> Result<u64, ErrorKind> {
     Ok(n)
 }
 
-/// Bytes of `uri-host [":" port]` (RFC 3986 reg-name, IP literals and a port).
-fn is_host_byte(b: u8) -> bool {
-    // A table: every request's Host goes through here byte by byte, and a search of the
-    // punctuation list (a `memchr` call per `.` or `:`) was most of a short request's
-    // field checks.
-    HOST_BYTES[usize::from(b)]
+/// Whether every byte of `value` may be in `uri-host [":" port]` (RFC 3986 reg-name, IP
+/// literals and a port).
+///
+/// A table, since every request's Host goes through here (a search of the punctuation
+/// list, a `memchr` call per `.` or `:`, was most of a short request's field checks);
+/// and the table's verdicts are OR-ed eight bytes at a time with one branch per eight,
+/// where stopping at the first refused byte cost a compare and a branch per byte
+/// (~9 instructions a byte in callgrind, 138 for `127.0.0.1:28481`).
+fn all_host_bytes(value: &[u8]) -> bool {
+    let refused = |acc: u8, b: &u8| acc | HOST_REFUSED[usize::from(*b)];
+    let mut chunks = value.chunks_exact(8);
+    for chunk in &mut chunks {
+        if chunk.iter().fold(0, refused) != 0 {
+            return false;
+        }
+    }
+    chunks.remainder().iter().fold(0, refused) == 0
 }
 
-const HOST_BYTES: [bool; 256] = {
+/// 1 for a byte refused in a Host value, 0 for one allowed.
+const HOST_REFUSED: [u8; 256] = {
+    let allowed = host_bytes();
+    let mut table = [1; 256];
+    let mut i = 0;
+    while i < 256 {
+        if allowed[i] {
+            table[i] = 0;
+        }
+        i += 1;
+    }
+    table
+};
+
+/// The bytes of `uri-host [":" port]`.
+const fn host_bytes() -> [bool; 256] {
     let mut table = [false; 256];
     let punctuation = b"-._~%!$&'()*+,;=:[]";
     let mut i = 0;
@@ -281,7 +307,7 @@ const HOST_BYTES: [bool; 256] = {
         b += 1;
     }
     table
-};
+}
 
 /// The framing of a request (server side of RFC 9112 §6.3).
 pub(crate) fn request_framing(
@@ -491,10 +517,20 @@ mod tests {
 
     #[test]
     fn host_byte_table_is_the_listed_set() {
+        let is_host_byte = |b: u8| all_host_bytes(&[b]);
         for b in 0..=u8::MAX {
             let listed = b.is_ascii_alphanumeric() || b"-._~%!$&'()*+,;=:[]".contains(&b);
             assert_eq!(is_host_byte(b), listed, "byte {b:#04x}");
+            // At every position of values across the eight-byte steps and the rest.
+            for len in 1..=20 {
+                for at in 0..len {
+                    let mut value = vec![b'a'; len];
+                    value[at] = b;
+                    assert_eq!(all_host_bytes(&value), listed, "{b:#04x} at {at} of {len}");
+                }
+            }
         }
+        assert!(all_host_bytes(b""));
         assert!(!is_host_byte(b' ') && !is_host_byte(b'/') && !is_host_byte(b'@'));
         assert!(!is_host_byte(0) && !is_host_byte(0x7f) && !is_host_byte(0xe9));
     }

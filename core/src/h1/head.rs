@@ -1,4 +1,10 @@
 //! Message heads in `http` crate types, with the raw bytes kept for original order and case.
+//!
+//! A received head is moved some four times on its way to the application (parser,
+//! connection, event, caller), so its size is watched: glibc copies up to 256 bytes on
+//! its fast path (~30 instructions) and more with a slower loop (~65). The received bytes
+//! live in the parts that use them (the field section in [`HeaderFields`], the target in
+//! [`RequestTarget`]), not in a field of their own.
 
 use super::target::RequestTarget;
 use bytes::Bytes;
@@ -21,7 +27,6 @@ pub struct RequestHead {
     /// The header fields (names lower-cased by `http`; see [`RequestHead::raw_headers`]).
     /// A [`HeaderMap`] through `Deref`, built from the received bytes on first use.
     pub headers: HeaderFields,
-    pub(crate) raw: Bytes,
 }
 
 /// A response head: what a client receives and a server sends.
@@ -36,7 +41,6 @@ pub struct ResponseHead {
     /// The header fields: a [`HeaderMap`] through `Deref`, built from the received bytes
     /// on first use.
     pub headers: HeaderFields,
-    pub(crate) raw: Bytes,
 }
 
 impl RequestHead {
@@ -47,26 +51,22 @@ impl RequestHead {
             uri: uri.into(),
             version: Version::HTTP_11,
             headers: HeaderFields::default(),
-            raw: Bytes::new(),
         }
     }
 
     /// For a received head: its header fields in the order they came, with the names in
-    /// their original case. Empty for a head built locally.
+    /// their original case (also after changes to `headers`, unless it was replaced).
+    /// Empty for a head built locally.
     #[must_use]
     pub fn raw_headers(&self) -> RawHeaders<'_> {
-        RawHeaders::after_start_line(&self.raw)
+        self.headers.raw()
     }
 
     /// For a received head: the request target exactly as sent (fragment included, no
-    /// normalisation). `None` for a head built locally.
+    /// normalisation), unless `uri` was replaced since. `None` for a head built locally.
     #[must_use]
     pub fn raw_target(&self) -> Option<&[u8]> {
-        let line_end = memchr::memchr(b'\r', &self.raw)?;
-        let line = &self.raw[..line_end];
-        let first = memchr::memchr(b' ', line)?;
-        let last = memchr::memrchr(b' ', line)?;
-        (last > first).then(|| &line[first + 1..last])
+        self.uri.raw()
     }
 }
 
@@ -78,15 +78,15 @@ impl ResponseHead {
             reason: None,
             version: Version::HTTP_11,
             headers: HeaderFields::default(),
-            raw: Bytes::new(),
         }
     }
 
     /// For a received head: its header fields in the order they came, with the names in
-    /// their original case. Empty for a head built locally.
+    /// their original case (also after changes to `headers`, unless it was replaced).
+    /// Empty for a head built locally.
     #[must_use]
     pub fn raw_headers(&self) -> RawHeaders<'_> {
-        RawHeaders::after_start_line(&self.raw)
+        self.headers.raw()
     }
 
     /// The reason phrase as text (the received one, else the canonical one).
@@ -125,16 +125,6 @@ impl PartialEq for ResponseHead {
 #[derive(Debug, Clone)]
 pub struct RawHeaders<'a> {
     rest: &'a [u8],
-}
-
-impl<'a> RawHeaders<'a> {
-    fn after_start_line(raw: &'a [u8]) -> Self {
-        let rest = match memchr::memchr(b'\n', raw) {
-            Some(i) => &raw[i + 1..],
-            None => &[],
-        };
-        Self { rest }
-    }
 }
 
 impl<'a> Iterator for RawHeaders<'a> {
@@ -179,10 +169,14 @@ enum Fields {
     /// A map: built locally, or built from the section / the few fields at the first
     /// change.
     Built(HeaderMap),
-    /// A received field section (each line `name:value CRLF`, ending with an empty
-    /// line), validated when parsed, and the map once a reader asked for it.
+    /// A received head, whose field section (each line `name:value CRLF`, ending with
+    /// the empty line) starts at `section` and holds `fields` fields, validated when
+    /// parsed; and the map once a reader asked for it, which from then on is the fields
+    /// (changes go to it; the section stays, for [`HeaderFields::raw`]).
     Received {
-        section: Bytes,
+        head: Bytes,
+        section: usize,
+        fields: usize,
         map: OnceLock<HeaderMap>,
     },
     /// Up to [`FEW`] fields appended locally, in order (the empty slots last), and the
@@ -194,12 +188,26 @@ enum Fields {
 }
 
 impl HeaderFields {
-    /// Fields still to be built from a parsed, validated section.
-    pub(crate) fn from_section(section: Bytes) -> Self {
+    /// Fields still to be built from a parsed, validated head: its field section starts
+    /// at `section` (at the final empty line when there are none) and holds `fields`
+    /// fields (the parser counted them: the map is sized without a pass of its own).
+    pub(crate) fn from_section(head: Bytes, section: usize, fields: usize) -> Self {
         Self(Fields::Received {
+            head,
             section,
+            fields,
             map: OnceLock::new(),
         })
+    }
+
+    /// For a received head: its fields as sent, in order and original case.
+    pub(crate) fn raw(&self) -> RawHeaders<'_> {
+        match &self.0 {
+            Fields::Received { head, section, .. } => RawHeaders {
+                rest: head.get(*section..).unwrap_or_default(),
+            },
+            Fields::Built(_) | Fields::Few { .. } => RawHeaders { rest: &[] },
+        }
     }
 
     /// The map, built now if it was not yet.
@@ -207,7 +215,12 @@ impl HeaderFields {
     pub fn map(&self) -> &HeaderMap {
         match &self.0 {
             Fields::Built(map) => map,
-            Fields::Received { section, map } => map.get_or_init(|| build_map(section)),
+            Fields::Received {
+                head,
+                section,
+                fields,
+                map,
+            } => map.get_or_init(|| build_map(head, *section, *fields)),
             // Reading an empty head (a client checking for `Host`) borrows one shared
             // empty map instead of building its own.
             Fields::Few {
@@ -227,10 +240,11 @@ impl HeaderFields {
     pub fn first(&self, name: &str) -> Option<&[u8]> {
         let map = match &self.0 {
             Fields::Built(map) => map,
-            Fields::Received { section, map } => match map.get() {
+            Fields::Received { map, .. } => match map.get() {
                 Some(map) => map,
                 None => {
-                    return RawHeaders { rest: section }
+                    return self
+                        .raw()
                         .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
                         .map(|(_, v)| v)
                 }
@@ -284,9 +298,16 @@ impl HeaderFields {
     pub fn map_mut(&mut self) -> &mut HeaderMap {
         match &mut self.0 {
             Fields::Built(_) => {}
-            Fields::Received { section, map } => {
-                let built = map.take().unwrap_or_else(|| build_map(section));
-                self.0 = Fields::Built(built);
+            // Built in place: the received bytes stay for `raw`.
+            Fields::Received {
+                head,
+                section,
+                fields,
+                map,
+            } => {
+                if map.get().is_none() {
+                    let _ = map.set(build_map(head, *section, *fields));
+                }
             }
             Fields::Few { fields, map } => {
                 let built = map.take().map_or_else(|| few_map(fields), |map| *map);
@@ -295,7 +316,11 @@ impl HeaderFields {
         }
         match &mut self.0 {
             Fields::Built(map) => map,
-            Fields::Received { .. } | Fields::Few { .. } => unreachable!("replaced just above"),
+            Fields::Received { map, .. } => match map.get_mut() {
+                Some(map) => map,
+                None => unreachable!("set just above"),
+            },
+            Fields::Few { .. } => unreachable!("replaced just above"),
         }
     }
 
@@ -304,9 +329,14 @@ impl HeaderFields {
     pub fn into_map(self) -> HeaderMap {
         match self.0 {
             Fields::Built(map) => map,
-            Fields::Received { section, mut map } => {
-                map.take().unwrap_or_else(|| build_map(&section))
-            }
+            Fields::Received {
+                head,
+                section,
+                fields,
+                mut map,
+            } => map
+                .take()
+                .unwrap_or_else(|| build_map(&head, section, fields)),
             Fields::Few { fields, mut map } => {
                 map.take().map_or_else(|| few_map(&fields), |map| *map)
             }
@@ -342,24 +372,23 @@ fn few_map(fields: &[Option<Field>]) -> HeaderMap {
 /// The most fields `build_map` reserves room for up front; more grow the map.
 const MAP_PREALLOC_MAX: usize = 1024;
 
-/// Builds the map of a field section that the parser already validated: every name is
-/// a token of at most 64 KiB and every value is free of CR, LF, NUL and DEL, which is all
-/// `HeaderName`/`HeaderValue` ask, so no field is ever dropped here in practice (one
-/// that somehow failed would be skipped, never a panic).
-fn build_map(section: &Bytes) -> HeaderMap {
-    // One line per field and the empty line that ends the section, counted in one
-    // vectorized pass (walking the fields twice cost a tenth of the build); capped, as
-    // it is only a size hint and `with_capacity` panics past http's `MAX_SIZE`.
-    let lines = memchr::memchr_iter(b'\n', section).count();
-    let mut map = HeaderMap::with_capacity(lines.saturating_sub(1).min(MAP_PREALLOC_MAX));
+/// Builds the map of the `fields` fields at `section` in `head`, which the parser already
+/// validated: every name is a token of at most 64 KiB and every value is free of CR, LF,
+/// NUL and DEL, which is all `HeaderName`/`HeaderValue` ask, so no field is ever dropped
+/// here in practice (one that somehow failed would be skipped, never a panic).
+fn build_map(head: &Bytes, section: usize, fields: usize) -> HeaderMap {
+    // The count is capped: it is only a size hint, and `with_capacity` panics past
+    // http's `MAX_SIZE`.
+    let mut map = HeaderMap::with_capacity(fields.min(MAP_PREALLOC_MAX));
+    let section = head.get(section..).unwrap_or_default();
     for (name, value) in (RawHeaders { rest: section }) {
         let Ok(name) = HeaderName::from_bytes(name) else {
             continue;
         };
-        // `value` lies within `section` (the iterator walks it), so its offset is a
-        // plain subtraction: `slice` without `slice_ref`'s bounds checks done twice.
-        let start = value.as_ptr() as usize - section.as_ptr() as usize;
-        let value = section.slice(start..start + value.len());
+        // `value` lies within `head` (the iterator walks it), so its offset is a plain
+        // subtraction: `slice` without `slice_ref`'s bounds checks done twice.
+        let start = value.as_ptr() as usize - head.as_ptr() as usize;
+        let value = head.slice(start..start + value.len());
         if let Ok(value) = HeaderValue::from_maybe_shared(value) {
             map.append(name, value);
         }
@@ -411,8 +440,15 @@ impl Clone for HeaderFields {
                 fields: fields.clone(),
                 map: map.clone(),
             },
-            Fields::Received { section, map } => Fields::Received {
-                section: section.clone(),
+            Fields::Received {
+                head,
+                section,
+                fields,
+                map,
+            } => Fields::Received {
+                head: head.clone(),
+                section: *section,
+                fields: *fields,
                 map: map.clone(),
             },
         })
@@ -469,6 +505,27 @@ mod tests {
             .0
     }
 
+    /// Heads are moved several times per request (parser to connection to event to
+    /// caller); glibc copies up to 256 bytes on its fast path and larger values with a
+    /// slower loop, so a received head and the event carrying it stay within 256 bytes.
+    #[test]
+    fn heads_and_events_fit_the_fast_copy() {
+        use super::super::conn::Event;
+        use std::mem::size_of;
+        let sizes = [
+            ("RequestHead", size_of::<RequestHead>()),
+            ("ResponseHead", size_of::<ResponseHead>()),
+            ("Event<RequestHead>", size_of::<Event<RequestHead>>()),
+            ("Event<ResponseHead>", size_of::<Event<ResponseHead>>()),
+            ("HeaderFields", size_of::<HeaderFields>()),
+            ("RequestTarget", size_of::<RequestTarget>()),
+        ];
+        println!("{sizes:?}");
+        for (name, size) in sizes {
+            assert!(size <= 256, "{name} is {size} bytes");
+        }
+    }
+
     /// The map built on demand equals one built eagerly from the same fields, in order,
     /// with repeated names kept, original case folded, values trimmed and obs-text kept.
     #[test]
@@ -497,6 +554,9 @@ mod tests {
         head.headers
             .insert("x-a", HeaderValue::from_static("changed"));
         head.headers.remove("host");
+        // The fields as received stay readable.
+        let raw: Vec<_> = head.raw_headers().collect();
+        assert_eq!(raw, [(&b"Host"[..], &b"a"[..]), (b"X-A", b"1")]);
         let copy = head.headers.clone();
         assert_eq!(copy.get("x-a").unwrap(), "changed");
         assert!(!copy.contains_key("host"));
@@ -646,7 +706,7 @@ mod tests {
         ];
         for section in sections {
             let expected = reference_map(section);
-            let built = build_map(&Bytes::copy_from_slice(section));
+            let built = build_map(&Bytes::copy_from_slice(section), 0, expected.len());
             assert_eq!(built, expected, "{:?}", String::from_utf8_lossy(section));
             assert_eq!(in_order(&built), in_order(&expected));
 

@@ -5,6 +5,7 @@
 //! checks the request-target form against the method, and gathers the framing facts in
 //! the same pass over the fields.
 
+use super::conn::Event;
 use super::error::ErrorKind;
 use super::framing::FieldFacts;
 use super::head::{trim_ows, HeaderFields, RequestHead, ResponseHead};
@@ -99,12 +100,11 @@ fn check_fields(
         .map(|first| offset_in(buf, first.name.as_bytes())))
 }
 
-/// The fields of a head from the section offset [`check_fields`] gave.
-fn fields_of(head: &Bytes, section_start: Option<usize>) -> HeaderFields {
-    match section_start {
-        Some(start) => HeaderFields::from_section(head.slice(start..)),
-        None => HeaderFields::default(),
-    }
+/// The `fields` fields of `head` from the section offset [`check_fields`] gave (none:
+/// the section is the final empty line).
+fn fields_of(head: Bytes, section_start: Option<usize>, fields: usize) -> HeaderFields {
+    let start = section_start.unwrap_or(head.len().saturating_sub(2));
+    HeaderFields::from_section(head, start, fields)
 }
 
 /// The longest header name `http::HeaderName` takes.
@@ -155,14 +155,13 @@ pub(crate) fn parse_request(
     let version = to_version(req.version);
     let mut facts = FieldFacts::default();
     let section_start = check_fields(&head, req.headers, &mut facts)?;
-    let headers = fields_of(&head, section_start);
+    let fields = req.headers.len();
     Ok((
         RequestHead {
             method,
             uri,
             version,
-            headers,
-            raw: head,
+            headers: fields_of(head, section_start, fields),
         },
         facts,
     ))
@@ -178,6 +177,7 @@ pub(crate) struct ParsedRequest {
     target: Range<usize>,
     version: Version,
     section_start: Option<usize>,
+    fields: usize,
     facts: FieldFacts,
 }
 
@@ -214,36 +214,44 @@ pub(crate) fn parse_request_prefix(
         target,
         version: to_version(req.version),
         section_start,
+        fields: req.headers.len(),
         facts,
     })
 }
 
 impl ParsedRequest {
     /// Builds the head from its bytes (`head` is the `len` bytes the checks looked at)
-    /// and what the caller derives from its method, version and field facts (the
-    /// connection's view of it), both straight into the result: a head is some 300
-    /// bytes, and every move of it through a temporary is a `memcpy`.
+    /// straight into the event that reports it, and what the caller derives from its
+    /// method, version and field facts (the connection's view of it) into `derived`,
+    /// or the fault into `derived` and no event: a head is 256 bytes, and every move of
+    /// it through a temporary (a tuple, a `Result`) is a `memcpy`.
     #[inline]
     pub(crate) fn finish<I>(
         self,
         head: Bytes,
         derive: impl FnOnce(&Method, Version, &FieldFacts) -> Result<I, ErrorKind>,
-    ) -> Result<(RequestHead, I), ErrorKind> {
-        let derived = derive(&self.method, self.version, &self.facts);
+        derived: &mut Option<Result<I, ErrorKind>>,
+    ) -> Option<Event<RequestHead>> {
+        let meaning = derive(&self.method, self.version, &self.facts);
         // A target `Uri` refuses is reported first, as when the head is built first.
-        let uri = target_of(&head, self.target)?;
-        let derived = derived?;
-        let headers = fields_of(&head, self.section_start);
-        Ok((
-            RequestHead {
-                method: self.method,
-                uri,
-                version: self.version,
-                headers,
-                raw: head,
-            },
-            derived,
-        ))
+        let uri = match target_of(&head, self.target) {
+            Ok(uri) => uri,
+            Err(kind) => {
+                *derived = Some(Err(kind));
+                return None;
+            }
+        };
+        let failed = meaning.is_err();
+        *derived = Some(meaning);
+        if failed {
+            return None;
+        }
+        Some(Event::Head(RequestHead {
+            method: self.method,
+            uri,
+            version: self.version,
+            headers: fields_of(head, self.section_start, self.fields),
+        }))
     }
 }
 
@@ -402,7 +410,8 @@ fn check_target_form(target: &[u8], method: &Method) -> Result<(), ErrorKind> {
 fn target_of(head: &Bytes, range: Range<usize>) -> Result<RequestTarget, ErrorKind> {
     match RequestTarget::received(head, range.clone()) {
         Some(target) => Ok(target),
-        None => build_uri(head, range).map(RequestTarget::from),
+        None => build_uri(head, range.clone())
+            .map(|uri| RequestTarget::received_built(uri, head, range)),
     }
 }
 
@@ -467,14 +476,13 @@ pub(crate) fn parse_response(
     let version = to_version(res.version);
     let mut facts = FieldFacts::default();
     let section_start = check_fields(&head, res.headers, &mut facts)?;
-    let headers = fields_of(&head, section_start);
+    let fields = res.headers.len();
     Ok((
         ResponseHead {
             status,
             reason,
             version,
-            headers,
-            raw: head,
+            headers: fields_of(head, section_start, fields),
         },
         facts,
     ))
@@ -540,9 +548,15 @@ mod tests {
             let parsed = parse_request_prefix(input, &limits, false).expect("accepted");
             assert_eq!(parsed.len, head_len, "{input:?}");
             let head = Bytes::copy_from_slice(&input[..head_len]);
-            let (fast, fast_facts) = parsed
-                .finish(head.clone(), |_, _, facts| Ok(facts.clone()))
-                .expect("finish");
+            let mut fast_facts = None;
+            let fast = parsed.finish(
+                head.clone(),
+                |_, _, facts| Ok(facts.clone()),
+                &mut fast_facts,
+            );
+            let (Some(Event::Head(fast)), Some(Ok(fast_facts))) = (fast, fast_facts) else {
+                panic!("finish failed for {input:?}");
+            };
             let fields = fast.raw_headers().count();
             let (slow, slow_facts) = parse_request(head, fields, false).expect("slow");
             assert_eq!(fast, slow);

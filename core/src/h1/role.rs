@@ -86,14 +86,18 @@ pub trait Role: sealed::Sealed + Sized + 'static {
     #[doc(hidden)]
     #[allow(private_interfaces)] // sealed: only this crate implements or calls it
     /// The fast path for a head that arrived whole at the front of `buf`: found, checked
-    /// and split off in one go. `None` (nothing taken) when it cannot decide: the head is
-    /// incomplete, or anything about it needs the scanner's path, which then decides
-    /// exactly as it would have without this.
+    /// and split off in one go. `info` stays `None` (nothing taken) when it cannot
+    /// decide: the head is incomplete, or anything about it needs the scanner's path,
+    /// which then decides exactly as it would have without this. Else `info` is the
+    /// head's meaning or its fault, and on success the head comes back as the event to
+    /// report, built where the caller returns it from: a head is 256 bytes, and every
+    /// move of it through a temporary is a `memcpy`.
     fn parse_whole_head(
         _buf: &mut BytesMut,
         _limits: &ScanLimits,
         _config: &Config,
-    ) -> Option<Result<(Self::Incoming, HeadInfo), ErrorKind>> {
+        _info: &mut Option<Result<HeadInfo, ErrorKind>>,
+    ) -> Option<Event<Self::Incoming>> {
         None
     }
 
@@ -123,16 +127,19 @@ impl Role for Server {
         buf: &mut BytesMut,
         limits: &ScanLimits,
         config: &Config,
-    ) -> Option<Result<(RequestHead, HeadInfo), ErrorKind>> {
+        info: &mut Option<Result<HeadInfo, ErrorKind>>,
+    ) -> Option<Event<RequestHead>> {
         let parsed = parse_request_prefix(buf, limits, config.accept_unregistered_methods)?;
         // Split off even when the head is all the buffer holds: the buffer left behind
         // keeps the allocation, which an idle keep-alive connection reads its next head
         // into once this head is dropped (no allocation per request; see
         // `Conn::release_idle_buffers`).
         let head = buf.split_to(parsed.len).freeze();
-        Some(parsed.finish(head, |method, version, facts| {
-            request_info(method, version, facts, config)
-        }))
+        parsed.finish(
+            head,
+            |method, version, facts| request_info(method, version, facts, config),
+            info,
+        )
     }
 
     fn informational(head: RequestHead) -> Event<RequestHead> {

@@ -85,8 +85,19 @@ enum Repr {
         /// The `Uri`, once asked for (boxed: rarely built, and it keeps heads small).
         uri: OnceLock<Box<Uri>>,
     },
-    /// A target built locally, or one the parser had to build at once.
-    Built(Uri),
+    /// A target built locally, or one the parser had to build at once (boxed: a `Uri`
+    /// is 88 bytes, which would make every head larger than glibc's fast copy, and a
+    /// received head seldom has one).
+    Built(Box<Built>),
+}
+
+/// A target's `Uri` built at once, and for a received target its bytes as sent.
+#[derive(Clone)]
+struct Built {
+    uri: Uri,
+    /// The target as received (`None` for one built locally): the `Uri` may hold it
+    /// percent-encoded.
+    raw: Option<Bytes>,
 }
 
 impl RequestTarget {
@@ -127,6 +138,24 @@ impl RequestTarget {
         }))
     }
 
+    /// A received target that [`RequestTarget::received`] left to be built at once:
+    /// its `Uri`, and its bytes as sent at `range` in `head`.
+    pub(crate) fn received_built(uri: Uri, head: &Bytes, range: std::ops::Range<usize>) -> Self {
+        Self(Repr::Built(Box::new(Built {
+            uri,
+            raw: Some(head.slice(range)),
+        })))
+    }
+
+    /// For a received target: its bytes exactly as sent (an origin-form target is kept
+    /// as sent, fragment-free; any other keeps its bytes beside its `Uri`).
+    pub(crate) fn raw(&self) -> Option<&[u8]> {
+        match &self.0 {
+            Repr::Origin { bytes, .. } => Some(bytes),
+            Repr::Built(built) => built.raw.as_deref(),
+        }
+    }
+
     /// The path, percent-encoded as sent (what [`Uri::path`] gives, without building
     /// the `Uri` of a received target).
     #[must_use]
@@ -141,7 +170,7 @@ impl RequestTarget {
                 // Visible ASCII, checked when parsed: never the fallback.
                 std::str::from_utf8(&bytes[..end]).unwrap_or("/")
             }
-            Repr::Built(uri) => uri.path(),
+            Repr::Built(built) => built.uri.path(),
         }
     }
 
@@ -154,7 +183,7 @@ impl RequestTarget {
                 let start = usize::from((*query)?) + 1;
                 std::str::from_utf8(&bytes[start..]).ok()
             }
-            Repr::Built(uri) => uri.query(),
+            Repr::Built(built) => built.uri.query(),
         }
     }
 
@@ -163,7 +192,7 @@ impl RequestTarget {
     pub fn uri(&self) -> &Uri {
         match &self.0 {
             Repr::Origin { bytes, uri, .. } => uri.get_or_init(|| Box::new(origin_uri(bytes))),
-            Repr::Built(uri) => uri,
+            Repr::Built(built) => &built.uri,
         }
     }
 
@@ -174,7 +203,7 @@ impl RequestTarget {
             Repr::Origin { bytes, mut uri, .. } => {
                 uri.take().map_or_else(|| origin_uri(&bytes), |uri| *uri)
             }
-            Repr::Built(uri) => uri,
+            Repr::Built(built) => built.uri,
         }
     }
 }
@@ -187,7 +216,7 @@ fn origin_uri(bytes: &Bytes) -> Uri {
 
 impl From<Uri> for RequestTarget {
     fn from(uri: Uri) -> Self {
-        Self(Repr::Built(uri))
+        Self(Repr::Built(Box::new(Built { uri, raw: None })))
     }
 }
 
@@ -200,7 +229,7 @@ impl From<RequestTarget> for Uri {
 impl Default for RequestTarget {
     /// `/`, as [`Uri::default`].
     fn default() -> Self {
-        Self(Repr::Built(Uri::default()))
+        Uri::default().into()
     }
 }
 
