@@ -1143,13 +1143,7 @@ impl Conn<Server> {
         headers: &HeaderFields,
         body: Bytes,
     ) -> Result<(), Error> {
-        let head = HeadParts {
-            status,
-            reason,
-            version: Version::HTTP_11,
-            headers,
-        };
-        self.send_full(now, head, body)
+        self.send_full(now, HeadParts::http11(status, reason, headers), body)
     }
 
     /// [`Conn::send_response`] for a head kept as its parts, as
@@ -1161,13 +1155,7 @@ impl Conn<Server> {
         reason: Option<&[u8]>,
         headers: &HeaderFields,
     ) -> Result<(), Error> {
-        let head = HeadParts {
-            status,
-            reason,
-            version: Version::HTTP_11,
-            headers,
-        };
-        self.respond(now, head, None)
+        self.respond(now, HeadParts::http11(status, reason, headers), None)
     }
 
     fn send_full(&mut self, now: Instant, head: HeadParts<'_>, body: Bytes) -> Result<(), Error> {

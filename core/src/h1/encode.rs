@@ -21,6 +21,18 @@ pub(crate) struct HeadParts<'a> {
     pub headers: &'a HeaderFields,
 }
 
+impl<'a> HeadParts<'a> {
+    /// An `HTTP/1.1` head's parts (`reason` `None`: the canonical one).
+    pub fn http11(status: StatusCode, reason: Option<&'a [u8]>, headers: &'a HeaderFields) -> Self {
+        HeadParts {
+            status,
+            reason,
+            version: Version::HTTP_11,
+            headers,
+        }
+    }
+}
+
 impl<'a> From<&'a ResponseHead> for HeadParts<'a> {
     fn from(head: &'a ResponseHead) -> Self {
         HeadParts {
