@@ -55,6 +55,40 @@ async fn tcp_echo<R: Runtime>(rt: R) {
     );
 }
 
+/// Every TCP socket the runtime layer hands out, connected or accepted, has Nagle off and
+/// (on Linux) at most 64 KiB of unsent data queued in the kernel (`TCP_NOTSENT_LOWAT`).
+#[cfg(unix)]
+async fn socket_options<R: Runtime>(rt: R)
+where
+    R::TcpStream: std::os::fd::AsFd,
+{
+    fn check(what: &str, stream: &impl std::os::fd::AsFd) {
+        let sock = socket2::SockRef::from(stream);
+        assert!(
+            sock.tcp_nodelay().expect("TCP_NODELAY"),
+            "{what}: Nagle is off"
+        );
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        assert_eq!(
+            sock.tcp_notsent_lowat().expect("TCP_NOTSENT_LOWAT"),
+            64 << 10,
+            "{what}: unsent data is bounded"
+        );
+    }
+    let listener = rt.bind_tcp(localhost()).expect("bind");
+    let addr = listener.local_addr().expect("local_addr");
+    let client = rt.connect_tcp(addr).await.expect("connect");
+    check("connect_tcp", &client);
+    let (accepted, _) = listener.accept().await.expect("accept");
+    check("accept", &accepted);
+    let local = "127.0.0.1".parse().expect("literal address");
+    let bound = rt
+        .connect_tcp_from(addr, local)
+        .await
+        .expect("connect_tcp_from");
+    check("connect_tcp_from", &bound);
+}
+
 async fn connect_refused<R: Runtime>(rt: R) {
     let addr = {
         let l = rt.bind_tcp(localhost()).expect("bind");
@@ -356,6 +390,11 @@ macro_rules! on_runtime {
             #[test]
             fn tcp_echo() {
                 run::<R, _>(super::tcp_echo::<R>)
+            }
+            #[cfg(unix)]
+            #[test]
+            fn socket_options() {
+                run::<R, _>(super::socket_options::<R>)
             }
             #[test]
             fn connect_refused() {

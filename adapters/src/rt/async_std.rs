@@ -27,6 +27,7 @@ impl Listener for AsyncStdTcpListener {
     async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         let (stream, peer) = self.0.accept().await?;
         stream.set_nodelay(true)?;
+        super::net::limit_unsent(&stream);
         Ok((stream, peer))
     }
 
@@ -84,6 +85,7 @@ impl Runtime for AsyncStdRuntime {
         async move {
             let stream = TcpStream::connect(addr).await?;
             stream.set_nodelay(true)?;
+            super::net::limit_unsent(&stream);
             Ok(stream)
         }
     }

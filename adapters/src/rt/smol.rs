@@ -47,6 +47,7 @@ impl Listener for SmolTcpListener {
     async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         let (stream, peer) = self.0.accept().await?;
         stream.set_nodelay(true)?;
+        super::net::limit_unsent(&stream);
         Ok((stream, peer))
     }
 
@@ -111,6 +112,7 @@ impl Runtime for SmolRuntime {
         async move {
             let stream = TcpStream::connect(addr).await?;
             stream.set_nodelay(true)?;
+            super::net::limit_unsent(&stream);
             Ok(stream)
         }
     }

@@ -63,6 +63,7 @@ impl Listener for TokioTcpListener {
     async fn accept(&self) -> io::Result<(Self::Stream, SocketAddr)> {
         let (stream, peer) = self.0.accept().await?;
         stream.set_nodelay(true)?;
+        super::net::limit_unsent(&stream);
         Ok((TokioStream::new(stream), peer))
     }
 
@@ -121,6 +122,7 @@ impl Runtime for TokioRuntime {
         let connect = self.on_runtime(async move {
             let stream = tokio::net::TcpStream::connect(addr).await?;
             stream.set_nodelay(true)?;
+            super::net::limit_unsent(&stream);
             Ok(stream)
         });
         async move { Ok(TokioStream::new(connect.await?)) }
@@ -138,6 +140,7 @@ impl Runtime for TokioRuntime {
                 .connect(addr)
                 .await?;
             stream.set_nodelay(true)?;
+            super::net::limit_unsent(&stream);
             Ok(stream)
         });
         async move { Ok(TokioStream::new(connect.await?)) }

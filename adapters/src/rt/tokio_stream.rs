@@ -38,6 +38,15 @@ impl<T> TokioStream<T> {
     }
 }
 
+/// The socket itself, for options sansweb does not set (as smol's and async-std's streams
+/// offer it too).
+#[cfg(unix)]
+impl<T: std::os::fd::AsFd> std::os::fd::AsFd for TokioStream<T> {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.0.as_fd()
+    }
+}
+
 impl<T: tokio::io::AsyncRead + Unpin> AsyncRead for TokioStream<T> {
     fn poll_read(
         mut self: Pin<&mut Self>,
