@@ -242,7 +242,64 @@ async fn graceful_shutdown_with_request_in_flight<R: Runtime>(rt: R) {
     assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
 }
 
+/// The seconds since the epoch of a response's `Date` (which it must carry: RFC 9110
+/// §6.6.1, an origin server with a clock sends it on every 4xx).
+fn date_secs(r: &web_support::RawResponse) -> u64 {
+    let date = r.header("date").expect("a Date header");
+    let at = httpdate::parse_http_date(date).expect("an IMF-fixdate");
+    at.duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs()
+}
+
+#[allow(clippy::disallowed_methods)]
+fn wall_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs()
+}
+
+/// The core answers malformed requests itself; its answers carry the current `Date`,
+/// on a new connection (no response of ours set one yet) and on one idle since its last
+/// response (its date from then is stale).
+async fn core_answers_carry_the_current_date<R: Runtime>(rt: R) {
+    let server = start(&rt, echo_app()).await;
+    let addr = server.local_addr();
+    let before = wall_secs();
+    let r = request(
+        &rt,
+        addr,
+        "GET /n/1 HTTP/1.1\r\nHost: t\r\nBad Header: x\r\n\r\n",
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    assert!(
+        date_secs(&r) >= before,
+        "a new connection's 400 is dated now"
+    );
+
+    let mut conn = RawConn::connect(&rt, addr).await;
+    conn.send(b"GET /n/1 HTTP/1.1\r\nHost: t\r\n\r\n").await;
+    let first = conn.response(false).await.expect("a response");
+    assert_eq!(first.status, 200);
+    // Into the next second (at least), then a malformed request on the same connection.
+    sleep(&rt, 1100).await;
+    let before = wall_secs();
+    assert!(before > date_secs(&first));
+    conn.send(b"GET /n/1 HTTP/1.1\r\nHost: t\r\nBad Header: x\r\n\r\n")
+        .await;
+    let r = conn.response(false).await.expect("a 400");
+    assert_eq!(r.status, 400);
+    assert!(
+        date_secs(&r) >= before,
+        "the 400 is dated now, not at the last response"
+    );
+    server.shutdown().await;
+}
+
 on_all_runtimes!(
+    core_answers_carry_the_current_date,
     body_over_client_max_size,
     head_limits,
     slowloris_closed_at_deadline,

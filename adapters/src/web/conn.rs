@@ -25,7 +25,7 @@ use super::request::{BodyHandle, BodyShared, Request, RequestParts, BODY_WINDOW}
 use super::response::{Body, BodyStream, HttpError, IntoResponse, Response};
 use super::server::{ServerShared, WakerSlot};
 use super::upgrade::{DynRuntime, OnUpgrade, Upgraded};
-use crate::driver::Transport;
+use crate::driver::{Sink, Transport};
 use crate::rt::{Runtime, Stream, Timer};
 use bytes::Bytes;
 use http::HeaderValue;
@@ -249,10 +249,11 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
             }
             if !read_blocked && self.conn.wants_read() && !self.transport.read_closed() {
                 let rt = &self.rt;
-                match self
-                    .transport
-                    .poll_read_into(cx, &mut self.conn, || rt.now())
-                {
+                let mut sink = DatedConn {
+                    conn: &mut self.conn,
+                    date: &mut self.date,
+                };
+                match self.transport.poll_read_into(cx, &mut sink, || rt.now()) {
                     Poll::Ready(Ok(_)) => {
                         self.events_drained = false;
                         progress = true;
@@ -283,7 +284,10 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
                 if !self.timer_armed || fired {
                     let mut timer_cx = Context::from_waker(&self.timer_waker);
                     if Pin::new(&mut self.timer).poll(&mut timer_cx).is_ready() {
-                        self.conn.handle_timeout(self.rt.now());
+                        let now = self.rt.now();
+                        // A timeout may make the core answer (408) on its own.
+                        refresh_date(&mut self.conn, &mut self.date, now);
+                        self.conn.handle_timeout(now);
                         self.events_drained = false;
                         if let Some(next) = self.conn.poll_timeout() {
                             self.timer.reset(next);
@@ -465,17 +469,7 @@ impl<R: Runtime, S: Stream> Connection<R, S> {
             }
         }
         let now = self.rt.now();
-        // The core writes the `Date` of the current second on every response that has
-        // none: told once per second, not pushed into (and looked up in, and dropped
-        // from) each response's fields.
-        match &self.date {
-            Some(date) if date.from <= now && now < date.until => {}
-            _ => {
-                let date = http_date_now(now);
-                let _ = self.conn.set_date(Some(date.value.as_bytes()));
-                self.date = Some(date);
-            }
-        }
+        refresh_date(&mut self.conn, &mut self.date, now);
         // The head is lent where the response holds it: moving its fields into a
         // `ResponseHead` copied them and left an emptied set to drop.
         let status = response.status;
@@ -623,6 +617,44 @@ struct CachedDate {
 
 thread_local! {
     static DATE: RefCell<Option<CachedDate>> = const { RefCell::new(None) };
+}
+
+/// Tells the core the `Date` of `now`'s second unless it has it already (two comparisons).
+/// The core writes it on every response that has none, its own error answers included:
+/// told once per second, not pushed into (and looked up in, and dropped from) each
+/// response's fields. Called before anything that can make the core answer: a response
+/// of ours, input (a malformed request gets a 400 from the core), a timeout.
+fn refresh_date(conn: &mut Conn<Server>, cached: &mut Option<CachedDate>, now: Instant) {
+    match cached {
+        Some(date) if date.from <= now && now < date.until => {}
+        _ => {
+            let date = http_date_now(now);
+            let _ = conn.set_date(Some(date.value.as_bytes()));
+            *cached = Some(date);
+        }
+    }
+}
+
+/// The core as the transport's reader sees it, with the `Date` brought up to date before
+/// each input: the core may answer a malformed request within `handle_input`, and an
+/// idle connection's date (or a new one's: none yet) would be stale there.
+struct DatedConn<'a> {
+    conn: &'a mut Conn<Server>,
+    date: &'a mut Option<CachedDate>,
+}
+
+impl Sink for DatedConn<'_> {
+    fn input(&mut self, now: Instant, bytes: &[u8]) {
+        refresh_date(self.conn, self.date, now);
+        self.conn.handle_input(now, bytes);
+    }
+    fn eof(&mut self, now: Instant) {
+        refresh_date(self.conn, self.date, now);
+        self.conn.handle_eof(now);
+    }
+    fn transmit(&mut self) -> Option<Bytes> {
+        self.conn.poll_transmit()
+    }
 }
 
 /// The `Date` header at `now` (the runtime's monotonic clock) and the second it holds
