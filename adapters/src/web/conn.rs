@@ -624,15 +624,20 @@ thread_local! {
 /// told once per second, not pushed into (and looked up in, and dropped from) each
 /// response's fields. Called before anything that can make the core answer: a response
 /// of ours, input (a malformed request gets a 400 from the core), a timeout.
+#[inline]
 fn refresh_date(conn: &mut Conn<Server>, cached: &mut Option<CachedDate>, now: Instant) {
-    match cached {
-        Some(date) if date.from <= now && now < date.until => {}
-        _ => {
-            let date = http_date_now(now);
-            let _ = conn.set_date(Some(date.value.as_bytes()));
-            *cached = Some(date);
-        }
+    if !matches!(cached, Some(date) if date.from <= now && now < date.until) {
+        set_new_date(conn, cached, now);
     }
+}
+
+/// Once a second: out of line, so the check above stays a few inlined instructions.
+#[cold]
+#[inline(never)]
+fn set_new_date(conn: &mut Conn<Server>, cached: &mut Option<CachedDate>, now: Instant) {
+    let date = http_date_now(now);
+    let _ = conn.set_date(Some(date.value.as_bytes()));
+    *cached = Some(date);
 }
 
 /// The core as the transport's reader sees it, with the `Date` brought up to date before
@@ -644,6 +649,7 @@ struct DatedConn<'a> {
 }
 
 impl Sink for DatedConn<'_> {
+    #[inline]
     fn input(&mut self, now: Instant, bytes: &[u8]) {
         refresh_date(self.conn, self.date, now);
         self.conn.handle_input(now, bytes);
