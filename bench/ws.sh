@@ -7,7 +7,9 @@
 # message from one task while another reads the echoes; it reports the time from the first
 # send to the last echo (messages/s, and MB/s of payload echoed).
 #  - servers: the tungstenite client drives each server in turn;
-#  - clients: each client drives the fastwebsockets server;
+#  - clients: each client drives the fastwebsockets server, then the sansweb server (the
+#    fastest server here: against fastwebsockets, at 100% CPU, the small-message cell
+#    measures how much a client's wake-ups cost that server more than the client itself);
 #  - compressed: permessage-deflate exists only in sansweb (tokio-tungstenite 0.28 and
 #    fastwebsockets 0.10 have none), so it is sansweb client -> sansweb server, absolute.
 # Runs alternate A B C A B C ...; the server is pinned to CPU 0, the client to CPU 1;
@@ -39,6 +41,7 @@ for r in $(seq "$rounds"); do
     for imp in "${impls[@]}"; do
       res["srv $imp $size"]+="$(run_one "$imp" tungstenite "$size" "$count") "
       res["cli $imp $size"]+="$(run_one fastws "$imp" "$size" "$count") "
+      res["cli2 $imp $size"]+="$(run_one sansweb "$imp" "$size" "$count") "
     done
     res["zip sansweb $size"]+="$(run_one sansweb sansweb "$size" "$count" --compress) "
     echo "round $r, $size B x $count done" >&2
@@ -66,4 +69,5 @@ table() { # title kind impls...
 }
 table "Servers, driven by the tokio-tungstenite client" srv "${impls[@]}"
 table "Clients, against the fastwebsockets server" cli "${impls[@]}"
+table "Clients, against the sansweb server" cli2 "${impls[@]}"
 table "Compressed (permessage-deflate), sansweb client -> sansweb server" zip sansweb
