@@ -9,6 +9,9 @@ use sansweb::web::{App, Request, Response, ServerConfig};
 use std::time::Duration;
 use web_support::{get, request, sleep, start, start_with, RawConn};
 
+/// A request with a space in a field name: malformed (RFC 9112 §5.1), answered 400.
+const MALFORMED: &str = "GET /n/1 HTTP/1.1\r\nHost: t\r\nBad Header: x\r\n\r\n";
+
 fn echo_app() -> App {
     App::new()
         .client_max_size(100)
@@ -85,12 +88,7 @@ async fn head_limits<R: Runtime>(rt: R) {
     .await;
     assert_eq!(r.status, 431);
     // Malformed: 400, and other connections are unaffected.
-    let r = request(
-        &rt,
-        addr,
-        "GET /n/1 HTTP/1.1\r\nHost: t\r\nBad Header: x\r\n\r\n",
-    )
-    .await;
+    let r = request(&rt, addr, MALFORMED).await;
     assert_eq!(r.status, 400);
     assert_eq!(get(&rt, addr, "/n/5").await.text(), "5");
     server.shutdown().await;
@@ -267,12 +265,7 @@ async fn core_answers_carry_the_current_date<R: Runtime>(rt: R) {
     let server = start(&rt, echo_app()).await;
     let addr = server.local_addr();
     let before = wall_secs();
-    let r = request(
-        &rt,
-        addr,
-        "GET /n/1 HTTP/1.1\r\nHost: t\r\nBad Header: x\r\n\r\n",
-    )
-    .await;
+    let r = request(&rt, addr, MALFORMED).await;
     assert_eq!(r.status, 400);
     assert!(
         date_secs(&r) >= before,
@@ -287,8 +280,7 @@ async fn core_answers_carry_the_current_date<R: Runtime>(rt: R) {
     sleep(&rt, 1100).await;
     let before = wall_secs();
     assert!(before > date_secs(&first));
-    conn.send(b"GET /n/1 HTTP/1.1\r\nHost: t\r\nBad Header: x\r\n\r\n")
-        .await;
+    conn.send(MALFORMED.as_bytes()).await;
     let r = conn.response(false).await.expect("a 400");
     assert_eq!(r.status, 400);
     assert!(
