@@ -10,8 +10,8 @@
 # 1 KiB JSON echo POST, 1 MiB upload (-c10), 16 MiB download sized and chunked (-c4).
 # Peers: hyper 1.x (pipeline_flush(true)), Python aiohttp, and the no-parse ceiling
 # (canned answers; for the bulk scenarios it moves the same bytes and nothing else, so it
-# shows what the kernel's copies allow). Then: RSS per idle keep-alive connection with N connections open
-# (server and client) and after they close; scaling with 1 and 2 workers; the client
+# shows what the kernel's copies allow). Then: RSS per idle keep-alive connection with N
+# connections open (server and client) and after they close; scaling with 1 and 2 workers; the client
 # benchmark (client.sh) and the WebSocket benchmark (ws.sh).
 set -euo pipefail
 cd "$(dirname "$0")"

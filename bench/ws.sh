@@ -8,8 +8,8 @@
 # send to the last echo (messages/s, and MB/s of payload echoed).
 #  - servers: the tungstenite client drives each server in turn;
 #  - clients: each client drives the fastwebsockets server, then the sansweb server (the
-#    fastest server here: against fastwebsockets, at 100% CPU, the small-message cell
-#    measures how much a client's wake-ups cost that server more than the client itself);
+#    fastest server here). fastwebsockets runs at 100% CPU with every client, so its
+#    small-message cell measures that server's work per message as much as the client;
 #  - compressed: permessage-deflate exists only in sansweb (tokio-tungstenite 0.28 and
 #    fastwebsockets 0.10 have none), so it is sansweb client -> sansweb server, absolute.
 # Runs alternate A B C A B C ...; the server is pinned to CPU 0, the client to CPU 1;

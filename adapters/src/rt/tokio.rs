@@ -136,12 +136,11 @@ impl Runtime for TokioRuntime {
         let socket = super::net::bound_socket(addr, local);
         let connect = self.on_runtime(async move {
             let std_stream: std::net::TcpStream = socket?.into();
-            let stream = tokio::net::TcpSocket::from_std_stream(std_stream)
+            // `bound_socket` set TCP_NODELAY and the unsent bound already (as for smol
+            // and async-std, which use it as it is).
+            tokio::net::TcpSocket::from_std_stream(std_stream)
                 .connect(addr)
-                .await?;
-            stream.set_nodelay(true)?;
-            super::net::limit_unsent(&stream);
-            Ok(stream)
+                .await
         });
         async move { Ok(TokioStream::new(connect.await?)) }
     }
