@@ -41,6 +41,7 @@ for r in $(seq "$rounds"); do
     for imp in "${impls[@]}"; do
       res["srv $imp $size"]+="$(run_one "$imp" tungstenite "$size" "$count") "
       res["cli $imp $size"]+="$(run_one fastws "$imp" "$size" "$count") "
+      res["cli3 $imp $size"]+="$(run_one tungstenite "$imp" "$size" "$count") "
       res["cli2 $imp $size"]+="$(run_one sansweb "$imp" "$size" "$count") "
     done
     res["zip sansweb $size"]+="$(run_one sansweb sansweb "$size" "$count" --compress) "
@@ -69,5 +70,6 @@ table() { # title kind impls...
 }
 table "Servers, driven by the tokio-tungstenite client" srv "${impls[@]}"
 table "Clients, against the fastwebsockets server" cli "${impls[@]}"
+table "Clients, against the tokio-tungstenite server" cli3 "${impls[@]}"
 table "Clients, against the sansweb server" cli2 "${impls[@]}"
 table "Compressed (permessage-deflate), sansweb client -> sansweb server" zip sansweb
