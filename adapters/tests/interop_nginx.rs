@@ -2,7 +2,8 @@
 //! both sides of us on every runtime:
 //! - as a server for our client: keep-alive ended by nginx after `keepalive_requests`
 //!   (our pool must open exactly one new connection per three requests), an idle
-//!   connection nginx closed after `keepalive_timeout`, gzip from nginx;
+//!   connection nginx closed after `keepalive_timeout`, gzip from nginx, and TLS from
+//!   OpenSSL (a certificate of ours, trusted as a custom root) for HTTP and `wss://`;
 //! - as a reverse proxy in front of our server (aiohttp's usual deployment), so nginx is
 //!   the HTTP client of our server: its upstream keep-alive over HTTP/1.1, a 1 MiB
 //!   request body, a chunked streamed response, and a WebSocket upgraded through it.
@@ -43,6 +44,17 @@ struct Nginx {
     process: Child,
     dir: PathBuf,
     port: u16,
+    tls_port: u16,
+    /// The DER of the certificate nginx presents on `tls_port` (for `localhost`).
+    cert_der: Vec<u8>,
+}
+
+/// A port nobody listens on now: nginx cannot report one it picked itself.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
 }
 
 impl Nginx {
@@ -58,11 +70,10 @@ impl Nginx {
         std::fs::create_dir_all(dir.join("tmp")).expect("nginx tmp dir");
         std::fs::write(dir.join("html/static/small.txt"), "small file\n").unwrap();
         std::fs::write(dir.join("html/static/big.txt"), big_text()).unwrap();
-        // A free port: nginx cannot report one it picked itself.
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
+        let (port, tls_port) = (free_port(), free_port());
+        let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+        std::fs::write(dir.join("cert.pem"), cert.cert.pem()).unwrap();
+        std::fs::write(dir.join("key.pem"), cert.signing_key.serialize_pem()).unwrap();
         let d = dir.display();
         let conf = format!(
             r#"daemon off;
@@ -82,6 +93,9 @@ http {{
     upstream app {{ server {upstream}; keepalive 8; }}
     server {{
         listen 127.0.0.1:{port};
+        listen 127.0.0.1:{tls_port} ssl;
+        ssl_certificate {d}/cert.pem;
+        ssl_certificate_key {d}/key.pem;
         keepalive_requests 3;
         keepalive_timeout 1s;
         client_max_body_size 8m;
@@ -124,9 +138,15 @@ http {{
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("nginx starts ({e}); {NEED}"));
-        let mut nginx = Nginx { process, dir, port };
+        let mut nginx = Nginx {
+            process,
+            dir,
+            port,
+            tls_port,
+            cert_der: cert.cert.der().to_vec(),
+        };
         for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            if std::net::TcpStream::connect(("127.0.0.1", tls_port)).is_ok() {
                 return nginx;
             }
             if let Ok(Some(status)) = nginx.process.try_wait() {
@@ -140,6 +160,10 @@ http {{
 
     fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn tls_url(&self, path: &str) -> String {
+        format!("https://localhost:{}{path}", self.tls_port)
     }
 }
 
@@ -291,6 +315,46 @@ async fn nginx_both_sides<R: Runtime>(rt: R) {
     assert!(ws.receive_bytes().await.unwrap() == payload);
     ws.close(CloseCode::NORMAL, "bye").await.unwrap();
     assert_eq!(ws.close_code(), Some(CloseCode::NORMAL));
+
+    // TLS from OpenSSL: refused without trusting our certificate, then HTTP and wss://.
+    let err = session
+        .get(&nginx.tls_url("/static/small.txt"))
+        .send()
+        .await
+        .expect_err("an unknown issuer is refused");
+    assert!(
+        err.to_string().to_lowercase().contains("certificate"),
+        "{err}"
+    );
+    let tls_session = ClientSession::builder_with_runtime(rt.clone())
+        .add_root_certificate(nginx.cert_der.clone())
+        .build()
+        .unwrap();
+    for _ in 0..4 {
+        let mut resp = tls_session
+            .get(&nginx.tls_url("/static/small.txt"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.text().await.unwrap(), "small file\n");
+    }
+    let mut resp = tls_session
+        .get(&nginx.tls_url("/static/big.txt"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        resp.text().await.unwrap() == big_text(),
+        "file over TLS differs"
+    );
+    let wss_url = nginx.tls_url("/ws").replacen("https://", "wss://", 1);
+    let mut ws = tls_session
+        .ws_connect(&wss_url)
+        .await
+        .expect("wss through nginx");
+    ws.send_bytes(&payload).await.unwrap();
+    assert!(ws.receive_bytes().await.unwrap() == payload);
+    ws.close(CloseCode::NORMAL, "bye").await.unwrap();
     drop(nginx);
 }
 
