@@ -504,6 +504,21 @@ async fn refused_handshake<R: Runtime>(rt: R) {
     let resp = String::from_utf8_lossy(&resp).to_lowercase();
     assert!(resp.starts_with("http/1.1 426"), "{resp}");
     assert!(resp.contains("sec-websocket-version: 13"), "{resp}");
+    // An upgrade with a body: the client's fault, 400 (it was a 500 when the 101 met the
+    // unread body in the core).
+    let mut s = rt.connect_tcp(server.local_addr()).await.unwrap();
+    s.write_all(
+        b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade, close\r\n\
+          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+          Content-Length: 5\r\n\r\nhello",
+    )
+    .await
+    .unwrap();
+    let mut resp = Vec::new();
+    s.read_to_end(&mut resp).await.unwrap();
+    let resp = String::from_utf8_lossy(&resp);
+    assert!(resp.starts_with("HTTP/1.1 400"), "{resp}");
+    assert!(resp.contains("must not have a body"), "{resp}");
     // Our client reports a non-101 answer as a handshake error.
     let app = App::new().get("/", |_req: Request| async { Response::text("no") });
     let plain_http = Server::new(app)

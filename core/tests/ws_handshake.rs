@@ -117,6 +117,20 @@ fn server_validation_table() {
             with("sec-websocket-key", Some("not base64!!")),
             Err(HandshakeError::InvalidKey),
         ),
+        // A bodiless GET only: after the 101 a body's bytes would be read as frames.
+        (get.clone(), h11, with("content-length", Some("0")), Ok(())),
+        (
+            get.clone(),
+            h11,
+            with("content-length", Some("5")),
+            Err(HandshakeError::RequestBody),
+        ),
+        (
+            get.clone(),
+            h11,
+            with("transfer-encoding", Some("chunked")),
+            Err(HandshakeError::RequestBody),
+        ),
     ];
     for (i, (m, v, h, expect)) in table.into_iter().enumerate() {
         assert_eq!(
@@ -134,6 +148,10 @@ fn error_responses() {
     assert_eq!(r.headers()["sec-websocket-version"], "13");
     assert_eq!(
         HandshakeError::InvalidKey.response().status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        HandshakeError::RequestBody.response().status(),
         StatusCode::BAD_REQUEST
     );
     let r = HandshakeError::MethodNotGet.response();

@@ -15,8 +15,8 @@ use std::fmt;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use http::header::{
-    ALLOW, CONNECTION, HOST, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_EXTENSIONS, SEC_WEBSOCKET_KEY,
-    SEC_WEBSOCKET_PROTOCOL, SEC_WEBSOCKET_VERSION, UPGRADE,
+    ALLOW, CONNECTION, CONTENT_LENGTH, HOST, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_EXTENSIONS,
+    SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_PROTOCOL, SEC_WEBSOCKET_VERSION, TRANSFER_ENCODING, UPGRADE,
 };
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri, Version};
 use sha1::{Digest, Sha1};
@@ -64,6 +64,10 @@ pub enum HandshakeError {
     UnsupportedVersion,
     /// `Sec-WebSocket-Key` missing, repeated, or not base64 of 16 bytes (400).
     InvalidKey,
+    /// The request announces a body (`Transfer-Encoding`, or a `Content-Length` other
+    /// than 0) (400). The opening handshake is a bodiless GET; after the 101 every byte
+    /// is a frame, so a body would be read as one (Python's `websockets` refuses it too).
+    RequestBody,
     /// The server answered with another status than 101.
     NotSwitching(StatusCode),
     /// The response lacks `Upgrade: websocket` or `Connection: upgrade`.
@@ -86,7 +90,8 @@ impl HandshakeError {
             HandshakeError::NotHttp11
             | HandshakeError::MissingUpgrade
             | HandshakeError::MissingConnectionUpgrade
-            | HandshakeError::InvalidKey => StatusCode::BAD_REQUEST,
+            | HandshakeError::InvalidKey
+            | HandshakeError::RequestBody => StatusCode::BAD_REQUEST,
             _ => return None,
         })
     }
@@ -126,6 +131,9 @@ impl fmt::Display for HandshakeError {
             }
             HandshakeError::InvalidKey => {
                 f.write_str("client: Sec-WebSocket-Key is not base64 of 16 bytes")
+            }
+            HandshakeError::RequestBody => {
+                f.write_str("client: a WebSocket upgrade request must not have a body")
             }
             HandshakeError::NotSwitching(s) => write!(f, "server answered {s} instead of 101"),
             HandshakeError::ResponseNotUpgrade => {
@@ -336,6 +344,13 @@ impl UpgradeRequest {
         match STANDARD.decode(key) {
             Ok(bytes) if bytes.len() == 16 => {}
             _ => return Err(HandshakeError::InvalidKey),
+        }
+        let bodiless = headers
+            .get_all(CONTENT_LENGTH)
+            .iter()
+            .all(|v| v.as_bytes().trim_ascii() == b"0");
+        if !bodiless || headers.contains_key(TRANSFER_ENCODING) {
+            return Err(HandshakeError::RequestBody);
         }
         let protocols = tokens(headers, &SEC_WEBSOCKET_PROTOCOL)
             .map(str::to_owned)
