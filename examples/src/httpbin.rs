@@ -23,6 +23,8 @@ type Reply = Result<Response, HttpError>;
 const MAX_BYTES: usize = 100 * 1024;
 /// Longest `/delay` and `/drip` (seconds).
 const MAX_DELAY: f64 = 10.0;
+/// Shortest pause between two pieces of a `/drip`.
+const DRIP_TICK: Duration = Duration::from_millis(10);
 
 /// The httpbin application: every route of httpbin.org this project's stories use.
 pub fn httpbin_app() -> App {
@@ -394,18 +396,24 @@ async fn drip(req: Request) -> Reply {
         return Err(HttpError::bad_request("number of bytes must be positive"));
     }
     req.sleep(Duration::from_secs_f64(delay)).await;
-    let pause = Duration::from_secs_f64(duration / numbytes as f64);
+    // httpbin sends one byte per pause; at most one piece per DRIP_TICK here, so that many
+    // bytes over a short duration still take `duration` (a 10 MiB drip over 2 s paused
+    // 0.2 µs per byte, below any timer's resolution: it ran for hours).
+    let pieces = ((duration / DRIP_TICK.as_secs_f64()) as usize).clamp(1, numbytes);
+    let pause = Duration::from_secs_f64(duration / pieces as f64);
     let runtime = req.runtime().cloned();
-    let chunks = futures_lite::stream::unfold(0usize, move |sent| {
+    let chunks = futures_lite::stream::unfold(0usize, move |piece| {
         let runtime = runtime.clone();
         async move {
-            if sent == numbytes {
+            if piece == pieces {
                 return None;
             }
-            if let (true, Some(runtime)) = (sent > 0, &runtime) {
+            if let (true, Some(runtime)) = (piece > 0, &runtime) {
                 runtime.sleep_until(runtime.now() + pause).await;
             }
-            Some((Ok(Bytes::from_static(b"*")), sent + 1))
+            // Piece i carries bytes [i * n / pieces, (i + 1) * n / pieces).
+            let len = (piece + 1) * numbytes / pieces - piece * numbytes / pieces;
+            Some((Ok(Bytes::from(vec![b'*'; len])), piece + 1))
         }
     });
     Ok(Response::stream(chunks)

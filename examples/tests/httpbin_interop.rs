@@ -318,6 +318,17 @@ fn curl_checks(s: &Served) {
         curl(&[&s.url("/base64/SFRUUEJJTiBpcyBhd2Vzb21l")], None),
         "HTTPBIN is awesome"
     );
+    // /drip: every byte, paced over the duration. Its largest size (10 MiB) over 1 s
+    // comes within curl's 20 s; it took minutes when every byte had a pause of its own.
+    let drip = curl(
+        &[&s.url("/drip?numbytes=10485760&duration=1&code=201")],
+        None,
+    );
+    assert!(drip.len() == 10 << 20 && drip.bytes().all(|b| b == b'*'));
+    assert_eq!(
+        code(&[&s.url("/drip?numbytes=3&duration=0.1&code=201")]),
+        "201"
+    );
 }
 
 fn aiohttp_checks(s: &Served) {
