@@ -293,6 +293,17 @@ async fn nginx_both_sides<R: Runtime>(rt: R) {
     assert_eq!(resp.status(), 200);
     assert!(resp.bytes().await.unwrap() == body, "echoed body differs");
 
+    // A body over nginx's client_max_body_size: nginx answers 413 from the head alone
+    // and closes; the client reports that answer, not the failed rest of its upload.
+    let too_big = vec![b'x'; 20 << 20];
+    let resp = session
+        .post(&nginx.url("/app/echo"))
+        .body(too_big)
+        .send()
+        .await
+        .expect("nginx's early answer");
+    assert_eq!(resp.status(), 413);
+
     // Our chunked stream, re-framed by nginx.
     let mut resp = session.get(&nginx.url("/app/stream")).send().await.unwrap();
     let streamed = resp.bytes().await.unwrap();
