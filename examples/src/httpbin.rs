@@ -396,9 +396,10 @@ async fn drip(req: Request) -> Reply {
         return Err(HttpError::bad_request("number of bytes must be positive"));
     }
     req.sleep(Duration::from_secs_f64(delay)).await;
-    // httpbin sends one byte per pause; at most one piece per DRIP_TICK here, so that many
-    // bytes over a short duration still take `duration` (a 10 MiB drip over 2 s paused
-    // 0.2 µs per byte, below any timer's resolution: it ran for hours).
+    // httpbin sends one byte per pause; here at most one piece per DRIP_TICK, so that many
+    // bytes over a short duration still take about `duration` (one byte per pause made a
+    // 10 MiB drip over 1 s 10M writes behind sub-microsecond timers: over 20 s on
+    // async-std).
     let pieces = ((duration / DRIP_TICK.as_secs_f64()) as usize).clamp(1, numbytes);
     let pause = Duration::from_secs_f64(duration / pieces as f64);
     let runtime = req.runtime().cloned();
