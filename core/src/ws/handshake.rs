@@ -313,7 +313,7 @@ pub struct UpgradeRequest {
 }
 
 impl UpgradeRequest {
-    /// Validates a request head.
+    /// Validates a request head: a bodiless HTTP/1.1 GET with the WebSocket headers.
     pub fn parse(
         method: &Method,
         version: Version,
@@ -370,7 +370,7 @@ impl UpgradeRequest {
         })
     }
 
-    /// Validates a request's head (the body is ignored).
+    /// Validates a request's head (one that announces a body is refused).
     pub fn from_request<B>(req: &Request<B>) -> Result<Self, HandshakeError> {
         Self::parse(req.method(), req.version(), req.headers())
     }
