@@ -110,6 +110,8 @@ impl Browser {
                 "--no-sandbox",
                 "--disable-gpu",
                 "--no-first-run",
+                // Containers often give /dev/shm 64 MB, too little for a renderer.
+                "--disable-dev-shm-usage",
                 // Keeps the browser running after the page loaded (no --dump-dom).
                 "--remote-debugging-port=0",
             ])
