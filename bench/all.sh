@@ -11,8 +11,8 @@
 # Peers: hyper 1.x (pipeline_flush(true)), Python aiohttp, and the no-parse ceiling
 # (canned answers; for the bulk scenarios it moves the same bytes and nothing else, so it
 # shows what the kernel's copies allow). Then: RSS per idle keep-alive connection with N
-# connections open (server and client) and after they close; scaling with 1 and 2 workers; the client
-# benchmark (client.sh) and the WebSocket benchmark (ws.sh).
+# connections open (server and client) and after they close; scaling with 1 and 2
+# workers; the client benchmark (client.sh) and the WebSocket benchmark (ws.sh).
 set -euo pipefail
 cd "$(dirname "$0")"
 rounds=${1:-3} duration=${2:-5s} conns=${3:-10000}

@@ -11,16 +11,17 @@
 //! CI installs nginx with `apt-get install nginx`; without it these tests fail (they never
 //! skip).
 
+mod peer_support;
 mod web_support;
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
+use peer_support::{find_binary, TempDir};
 use sansweb::client::TraceEvent;
 use sansweb::core::ws::CloseCode;
 use sansweb::rt::Runtime;
@@ -38,11 +39,11 @@ fn big_text() -> String {
         .collect()
 }
 
-/// nginx in the foreground, one process, everything under its own directory; killed and
-/// the directory removed on drop.
+/// nginx in the foreground, one process, everything under its own directory; killed on
+/// drop (then the directory goes).
 struct Nginx {
     process: Child,
-    dir: PathBuf,
+    dir: TempDir,
     port: u16,
     tls_port: u16,
     /// The DER of the certificate nginx presents on `tls_port` (for `localhost`).
@@ -60,12 +61,8 @@ fn free_port() -> u16 {
 impl Nginx {
     /// Serves `dir/html/static/` and proxies `/app/` and `/ws` to `upstream`.
     fn start(upstream: SocketAddr) -> Nginx {
-        let dir = std::env::temp_dir().join(format!(
-            "sansweb-nginx-{}-{:?}",
-            std::process::id(),
-            std::thread::current().id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
+        let scratch = TempDir::new("nginx");
+        let dir = scratch.path();
         std::fs::create_dir_all(dir.join("html/static")).expect("nginx dir");
         std::fs::create_dir_all(dir.join("tmp")).expect("nginx tmp dir");
         std::fs::write(dir.join("html/static/small.txt"), "small file\n").unwrap();
@@ -119,19 +116,10 @@ http {{
 "#
         );
         std::fs::write(dir.join("nginx.conf"), conf).unwrap();
-        let binary = ["nginx", "/usr/sbin/nginx"]
-            .into_iter()
-            .find(|b| {
-                Command::new(b)
-                    .arg("-v")
-                    .stderr(Stdio::null())
-                    .status()
-                    .is_ok_and(|s| s.success())
-            })
-            .unwrap_or_else(|| panic!("no nginx found; {NEED}"));
+        let binary = find_binary(&["nginx", "/usr/sbin/nginx"], "-v", NEED);
         let process = Command::new(binary)
             .arg("-p")
-            .arg(&dir)
+            .arg(dir)
             .arg("-c")
             .arg(dir.join("nginx.conf"))
             .stdout(Stdio::null())
@@ -140,7 +128,7 @@ http {{
             .unwrap_or_else(|e| panic!("nginx starts ({e}); {NEED}"));
         let mut nginx = Nginx {
             process,
-            dir,
+            dir: scratch,
             port,
             tls_port,
             cert_der: cert.cert.der().to_vec(),
@@ -150,12 +138,13 @@ http {{
                 return nginx;
             }
             if let Ok(Some(status)) = nginx.process.try_wait() {
-                let log = std::fs::read_to_string(nginx.dir.join("error.log")).unwrap_or_default();
+                let log =
+                    std::fs::read_to_string(nginx.dir.path().join("error.log")).unwrap_or_default();
                 panic!("nginx exited ({status}): {log}");
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
-        panic!("nginx did not listen on {port}");
+        panic!("nginx did not listen on {tls_port}");
     }
 
     fn url(&self, path: &str) -> String {
@@ -171,7 +160,6 @@ impl Drop for Nginx {
     fn drop(&mut self) {
         let _ = self.process.kill();
         let _ = self.process.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

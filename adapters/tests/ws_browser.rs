@@ -6,6 +6,7 @@
 //! report. The page posts each result back to us over `fetch`. CI installs Chromium with
 //! `apt-get install chromium`; without it these tests fail (they never skip).
 
+mod peer_support;
 mod web_support;
 
 use std::os::unix::process::CommandExt;
@@ -13,6 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use peer_support::{find_binary, TempDir};
 use sansweb::core::ws::CloseCode;
 use sansweb::rt::Runtime;
 use sansweb::web::{App, HttpError, Request, Response};
@@ -65,45 +67,17 @@ const EXPECTED: &[&str] = &[
 /// the whole group is ended on drop, then its profile directory removed.
 struct Browser {
     process: Child,
-    _profile: tempdir::Dir,
-}
-
-mod tempdir {
-    /// A fresh directory under the system's temp dir, removed on drop.
-    pub struct Dir(pub std::path::PathBuf);
-    impl Dir {
-        pub fn new(tag: &str) -> Dir {
-            let path = std::env::temp_dir().join(format!(
-                "sansweb-{tag}-{}-{:?}",
-                std::process::id(),
-                std::thread::current().id()
-            ));
-            let _ = std::fs::remove_dir_all(&path);
-            std::fs::create_dir_all(&path).expect("temp dir");
-            Dir(path)
-        }
-    }
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
+    _profile: TempDir,
 }
 
 impl Browser {
     fn open(url: &str) -> Browser {
-        let binary = ["chromium", "chromium-browser", "google-chrome"]
-            .into_iter()
-            .find(|b| {
-                Command::new(b)
-                    .arg("--version")
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .status()
-                    .is_ok_and(|s| s.success())
-            })
-            .unwrap_or_else(|| panic!("no chromium found; {NEED}"));
-        let profile = tempdir::Dir::new("chromium");
+        let binary = find_binary(
+            &["chromium", "chromium-browser", "google-chrome"],
+            "--version",
+            NEED,
+        );
+        let profile = TempDir::new("chromium");
         let child = Command::new(binary)
             .args([
                 "--headless",
@@ -115,7 +89,7 @@ impl Browser {
                 // Keeps the browser running after the page loaded (no --dump-dom).
                 "--remote-debugging-port=0",
             ])
-            .arg(format!("--user-data-dir={}", profile.0.display()))
+            .arg(format!("--user-data-dir={}", profile.path().display()))
             .arg(url)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
